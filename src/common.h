@@ -1,0 +1,74 @@
+/*
+ * This file is private to otelpreload.
+ *
+ * Small helpers shared by every file of src/ and hooks/. Naming rules of the project:
+ *   otelp_*   public API (include/otelpreload.h), exported;
+ *   otelp__*  internal, shared between files, never exported (-fvisibility=hidden);
+ *   anything else is static.
+ */
+#ifndef OTELP_COMMON_H
+#define OTELP_COMMON_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OTELP_EXPORT __attribute__((visibility("default")))
+#define OTELP_TLS    __thread __attribute__((tls_model("initial-exec")))
+
+#define otelp_likely(x)   __builtin_expect(!!(x), 1)
+#define otelp_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define OTELP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Run a block without letting it change the caller's errno. */
+#define OTELP_SAVE_ERRNO(block)                 \
+	do {                                    \
+		int otelp_saved_errno_ = errno; \
+		do {                            \
+			block;                  \
+		} while (0);                    \
+		errno = otelp_saved_errno_;     \
+	} while (0)
+
+#ifdef OTELP_DEBUG
+#include <stdlib.h>
+#define OTELP_DEBUG_ASSERT(x)    \
+	do {                     \
+		if (!(x))        \
+			abort(); \
+	} while (0)
+#else
+#define OTELP_DEBUG_ASSERT(x) ((void)0)
+#endif
+
+#define OTELP_SDK_NAME    "otelpreload"
+#define OTELP_SDK_VERSION "0.1.0"
+#define OTELP_SCOPE_NAME  "otelpreload"
+#define OTELP_SCHEMA_URL  "https://opentelemetry.io/schemas/1.44.0"
+
+/* Lower-case hex of n bytes into out (2n chars, no terminator). */
+static inline void otelp__hex_encode(char *out, const uint8_t *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+}
+
+static inline bool otelp__all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* Wall clock in nanoseconds since the epoch (vDSO, no syscall). */
+uint64_t otelp__now_ns(void);
+/* Monotonic clock in nanoseconds, for deadlines. */
+uint64_t otelp__mono_ns(void);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * This file is private to otelpreload.
+ *
+ * Spans, their ids and the per-thread current context.
+ *
+ * DESIGN
+ * ------
+ * A span is a fixed-size object (struct otelp_span) taken from a preallocated pool and given
+ * back after export. Attributes, events and links live inline in it; their strings are copied
+ * into an inline arena. Starting, filling, ending and enqueuing a span therefore never calls
+ * malloc and never takes a lock: the pool is a lock-free LIFO (tagged Treiber stack over array
+ * indices, so it is ABA-safe and keeps recently used, cache-hot objects in use), the queue of
+ * finished spans is a bounded lock-free ring (bsp.h).
+ *
+ * What does not fit inline is dropped and counted (dropped_*_count in OTLP), exactly like a
+ * configured limit: the effective limits are min(configured limit, inline capacity).
+ *
+ * Ids come from a per-thread xoshiro256** generator seeded from getrandom(2), reseeded in a
+ * fork child. The current context is a small per-thread stack (initial-exec TLS).
+ */
+#ifndef OTELP_SPAN_H
+#define OTELP_SPAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* Inline capacity of one span. */
+#define OTELP_SPAN_ATTRS_MAX  48 /* span + event + link attributes together */
+#define OTELP_SPAN_EVENTS_MAX 8
+#define OTELP_SPAN_LINKS_MAX  4
+#define OTELP_SPAN_ARENA      3072 /* bytes for names, keys, string values, tracestate */
+#define OTELP_TRACESTATE_MAX  512
+
+enum otelp_span_kind {
+	OTELP_KIND_INTERNAL = 1,
+	OTELP_KIND_SERVER = 2,
+	OTELP_KIND_CLIENT = 3,
+	OTELP_KIND_PRODUCER = 4,
+	OTELP_KIND_CONSUMER = 5,
+};
+
+enum otelp_status_code {
+	OTELP_STATUS_UNSET = 0,
+	OTELP_STATUS_OK = 1,
+	OTELP_STATUS_ERROR = 2,
+};
+
+enum otelp_attr_type {
+	OTELP_ATTR_STRING,
+	OTELP_ATTR_BOOL,
+	OTELP_ATTR_INT,
+	OTELP_ATTR_DOUBLE,
+};
+
+#define OTELP_TRACE_FLAG_SAMPLED 0x01
+#define OTELP_TRACE_FLAG_RANDOM  0x02
+
+/* A reference to bytes inside a span's arena. */
+struct otelp_sref {
+	uint16_t off;
+	uint16_t len;
+};
+
+/* owner: OTELP_OWNER_SPAN, or OTELP_OWNER_EVENT(i), or OTELP_OWNER_LINK(j). */
+#define OTELP_OWNER_SPAN     0
+#define OTELP_OWNER_EVENT(i) (1 + (i))
+#define OTELP_OWNER_LINK(j)  (0x80 | (j))
+
+struct otelp_attr {
+	struct otelp_sref key;
+	uint8_t type;  /* enum otelp_attr_type */
+	uint8_t owner; /* OTELP_OWNER_* */
+	union {
+		struct otelp_sref s;
+		int64_t i;
+		double d;
+		bool b;
+	} v;
+};
+
+struct otelp_event {
+	uint64_t time_ns;
+	struct otelp_sref name;
+	uint32_t dropped_attrs;
+	uint16_t n_attrs;
+};
+
+struct otelp_link {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t flags;
+	bool remote;
+	struct otelp_sref tracestate;
+	uint32_t dropped_attrs;
+	uint16_t n_attrs;
+};
+
+/* A span context: what a hook needs to parent a new span or to inject headers. */
+struct otelp_ctx {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t flags; /* W3C trace-flags */
+	bool remote;   /* extracted from a carrier */
+	bool valid;    /* false: no parent */
+	bool b3_debug; /* B3 debug flag seen on extraction: preserved on injection */
+	/*
+	 * The local span this context belongs to, or NULL (remote or inherited context). Only
+	 * used to reach the span's tracestate while the span is alive on this thread.
+	 */
+	struct otelp_span *span;
+};
+
+struct otelp_span {
+	uint32_t pool_next; /* pool free-list link (index + 1; 0 = end) */
+	uint32_t gen;       /* bumped each time the object is taken: public handles check it */
+	int pid;            /* process that started it; another process never exports it */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8];
+	bool has_parent;
+	bool parent_remote;
+	uint8_t flags;  /* W3C trace-flags of this span */
+	uint8_t kind;   /* enum otelp_span_kind */
+	uint8_t status; /* enum otelp_status_code */
+	bool recording; /* sampler said RECORD_* */
+	bool b3_debug;  /* inherited from the parent context */
+	bool ended;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	struct otelp_sref name;
+	struct otelp_sref status_msg;
+	struct otelp_sref tracestate;
+	uint16_t n_attrs; /* entries used in attrs[] (all owners) */
+	uint16_t n_span_attrs;
+	uint16_t n_events;
+	uint16_t n_links;
+	uint16_t arena_used;
+	uint32_t dropped_attrs;
+	uint32_t dropped_events;
+	uint32_t dropped_links;
+	bool truncated_logged;
+	struct otelp_attr attrs[OTELP_SPAN_ATTRS_MAX];
+	struct otelp_event events[OTELP_SPAN_EVENTS_MAX];
+	struct otelp_link links[OTELP_SPAN_LINKS_MAX];
+	char arena[OTELP_SPAN_ARENA];
+};
+
+static inline const char *otelp__sref_ptr(const struct otelp_span *s, struct otelp_sref r)
+{
+	return s->arena + r.off;
+}
+
+/* ---- ids (ids.c) ---- */
+
+/* Random, valid (never all-zero) ids. */
+void otelp__ids_trace(uint8_t out[16]);
+void otelp__ids_span(uint8_t out[8]);
+/* Call in a fork child: every thread's generator is reseeded before its next id. */
+void otelp__ids_after_fork(void);
+
+/* ---- span pool and lifecycle (span.c) ---- */
+
+/*
+ * Allocate the pool: capacity spans (mmap, touched lazily). Called once at init; returns 0
+ * or -errno. Without a pool, span_start returns NULL.
+ */
+int otelp__pool_init(uint32_t capacity);
+struct otelp_span *otelp__pool_get(void);
+void otelp__pool_put(struct otelp_span *s);
+uint32_t otelp__pool_capacity(void);
+/* Spans currently taken from the pool (approximate, for diagnostics and tests). */
+uint32_t otelp__pool_in_use(void);
+/* Public API handles: index and generation of a live span; 0 is "no span". */
+uint64_t otelp__span_handle(const struct otelp_span *s);
+struct otelp_span *otelp__span_from_handle(uint64_t h);
+
+/* Process id cached at init and refreshed in a fork child (getpid is a syscall). */
+extern int otelp__pid;
+void otelp__pid_refresh(void);
+
+/*
+ * Start a span as a child of parent (NULL or !valid: a root). Runs the sampler. Returns NULL
+ * when the shim is off or no span object is free (counted). A non-recording span is still
+ * returned: its context propagates (flags without sampled).
+ * now_ns = 0 means "now". name is copied.
+ */
+struct otelp_span *otelp__span_start(const char *name, size_t name_len, enum otelp_span_kind kind,
+                                     const struct otelp_ctx *parent, const char *tracestate,
+                                     size_t tracestate_len, uint64_t now_ns);
+
+/* Attributes on the span itself. Setting an existing key replaces its value. */
+void otelp__span_set_str(struct otelp_span *s, const char *key, const char *val, size_t len);
+void otelp__span_set_int(struct otelp_span *s, const char *key, int64_t v);
+void otelp__span_set_double(struct otelp_span *s, const char *key, double v);
+void otelp__span_set_bool(struct otelp_span *s, const char *key, bool v);
+void otelp__span_set_name(struct otelp_span *s, const char *name, size_t len);
+
+/* Add an event (name copied); returns its index or -1 (dropped, counted). */
+int otelp__span_add_event(struct otelp_span *s, const char *name, uint64_t time_ns);
+/* Attribute of an event returned by otelp__span_add_event. */
+void otelp__event_set_str(struct otelp_span *s, int ev, const char *key, const char *val,
+                          size_t len);
+void otelp__event_set_int(struct otelp_span *s, int ev, const char *key, int64_t v);
+
+/* Add a link; returns its index or -1 (dropped, counted). */
+int otelp__span_add_link(struct otelp_span *s, const struct otelp_ctx *to, const char *tracestate,
+                         size_t tracestate_len);
+
+/*
+ * Status rules: Ok is final; Error may be replaced by Ok; Unset is ignored; a description is
+ * kept only with Error.
+ */
+void otelp__span_set_status(struct otelp_span *s, enum otelp_status_code code, const char *msg,
+                            size_t len);
+
+/*
+ * End the span (end_ns = 0: now) and hand it to the batch processor if it is sampled and was
+ * started in this process; otherwise give it back to the pool. s must not be used after.
+ */
+void otelp__span_end(struct otelp_span *s, uint64_t end_ns);
+
+/* The span's own context (valid, local). */
+void otelp__span_ctx(const struct otelp_span *s, struct otelp_ctx *out);
+
+/* ---- per-thread current context (context.c) ---- */
+
+#define OTELP_CTX_DEPTH 16
+
+/* The innermost current context of this thread; ->valid false when there is none. */
+const struct otelp_ctx *otelp__ctx_current(void);
+/* Push a context; returns false when the stack is full (the context is then not current). */
+bool otelp__ctx_push(const struct otelp_ctx *c);
+/* Remove the entry of span s (normally the top); no-op when not found. */
+void otelp__ctx_remove_span(const struct otelp_span *s);
+/* Replace the whole stack by one context (used when a new thread inherits its creator's). */
+void otelp__ctx_reset(const struct otelp_ctx *c);
+/* The tracestate of a context when known (its span is alive on this thread), else NULL. */
+const char *otelp__ctx_tracestate(const struct otelp_ctx *c, size_t *len);
+
+#endif

@@ -1,0 +1,375 @@
+/* Spans: ids, attributes and limits, events, links, status, pool, handles, context stack. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bsp.h"
+#include "config.h"
+#include "log.h"
+#include "span.h"
+
+static void setup(void)
+{
+	otelp__config_defaults(&otelp__cfg);
+	otelp__cfg.exporter = OTELP_EXPORTER_NONE; /* ended spans go back to the pool */
+	otelp__pid_refresh();
+	ck_assert_int_eq(otelp__pool_init(64), 0);
+}
+
+static struct otelp_span *start(const char *name, const struct otelp_ctx *parent)
+{
+	return otelp__span_start(name, strlen(name), OTELP_KIND_INTERNAL, parent, NULL, 0, 0);
+}
+
+static const struct otelp_attr *find_attr(const struct otelp_span *s, uint8_t owner,
+                                          const char *key)
+{
+	for (unsigned i = 0; i < s->n_attrs; i++)
+		if (s->attrs[i].owner == owner && s->attrs[i].key.len == strlen(key) &&
+		    !memcmp(otelp__sref_ptr(s, s->attrs[i].key), key, strlen(key)))
+			return &s->attrs[i];
+	return NULL;
+}
+
+static bool sref_is(const struct otelp_span *s, struct otelp_sref r, const char *want)
+{
+	return r.len == strlen(want) && !memcmp(otelp__sref_ptr(s, r), want, r.len);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(ids_unique_and_valid)
+{
+	enum { N = 100000 };
+	uint64_t *ids = malloc(N * sizeof(*ids));
+	for (int i = 0; i < N; i++) {
+		uint8_t b[8];
+		otelp__ids_span(b);
+		ck_assert(!otelp__all_zero(b, 8));
+		memcpy(&ids[i], b, 8);
+	}
+	qsort(ids, N, sizeof(*ids), cmp_u64);
+	for (int i = 1; i < N; i++)
+		ck_assert(ids[i] != ids[i - 1]);
+	free(ids);
+	uint8_t t1[16], t2[16];
+	otelp__ids_trace(t1);
+	otelp__ids_trace(t2);
+	ck_assert(memcmp(t1, t2, 16) != 0);
+}
+END_TEST
+
+START_TEST(ids_differ_after_fork)
+{
+	/* The child's generator must not replay the parent's sequence. */
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	uint8_t first[8];
+	otelp__ids_span(first); /* seed this thread */
+	pid_t pid = fork();
+	if (pid == 0) {
+		otelp__ids_after_fork();
+		uint8_t c[8];
+		otelp__ids_span(c);
+		ck_assert_int_eq(write(p[1], c, 8), 8);
+		_exit(0);
+	}
+	uint8_t mine[8], theirs[8];
+	otelp__ids_span(mine);
+	ck_assert_int_eq(read(p[0], theirs, 8), 8);
+	ck_assert(memcmp(mine, theirs, 8) != 0);
+}
+END_TEST
+
+START_TEST(root_and_child)
+{
+	struct otelp_span *root = start("root", NULL);
+	ck_assert_ptr_nonnull(root);
+	ck_assert(!root->has_parent);
+	ck_assert(root->recording);
+	ck_assert_int_eq(root->flags, OTELP_TRACE_FLAG_SAMPLED | OTELP_TRACE_FLAG_RANDOM);
+	ck_assert(sref_is(root, root->name, "root"));
+	struct otelp_ctx c;
+	otelp__span_ctx(root, &c);
+	struct otelp_span *child = start("child", &c);
+	ck_assert(child->has_parent);
+	ck_assert(!child->parent_remote);
+	ck_assert(!memcmp(child->trace_id, root->trace_id, 16));
+	ck_assert(!memcmp(child->parent_span_id, root->span_id, 8));
+	ck_assert(memcmp(child->span_id, root->span_id, 8) != 0);
+	ck_assert_uint_ge(child->start_ns, root->start_ns);
+	otelp__span_end(child, 0);
+	otelp__span_end(root, 0);
+	ck_assert_uint_eq(otelp__pool_in_use(), 0);
+}
+END_TEST
+
+START_TEST(remote_parent_keeps_random_flag)
+{
+	struct otelp_ctx p;
+	memset(&p, 0, sizeof(p));
+	p.valid = p.remote = true;
+	memset(p.trace_id, 0xab, 16);
+	memset(p.span_id, 0xcd, 8);
+	p.flags = OTELP_TRACE_FLAG_SAMPLED; /* no random flag: it must stay unset */
+	const char ts[] = "vendor=value";
+	struct otelp_span *s =
+	    otelp__span_start("srv", 3, OTELP_KIND_SERVER, &p, ts, strlen(ts), 0);
+	ck_assert(s->parent_remote);
+	ck_assert_int_eq(s->flags, OTELP_TRACE_FLAG_SAMPLED);
+	ck_assert(sref_is(s, s->tracestate, ts));
+	otelp__span_end(s, 0);
+	/* Unsampled remote parent: parent-based default drops, context still valid. */
+	p.flags = 0;
+	s = otelp__span_start("srv", 3, OTELP_KIND_SERVER, &p, NULL, 0, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(!s->recording);
+	ck_assert_int_eq(s->flags & OTELP_TRACE_FLAG_SAMPLED, 0);
+	otelp__span_set_int(s, "ignored", 1);
+	ck_assert_int_eq(s->n_attrs, 0);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(attributes_replace_and_types)
+{
+	struct otelp_span *s = start("a", NULL);
+	otelp__span_set_str(s, "k", "v1", 2);
+	otelp__span_set_str(s, "k", "value2", 6); /* keys unique: replaced */
+	otelp__span_set_int(s, "i", -5);
+	otelp__span_set_double(s, "d", 2.5);
+	otelp__span_set_bool(s, "b", true);
+	ck_assert_int_eq(s->n_span_attrs, 4);
+	const struct otelp_attr *a = find_attr(s, OTELP_OWNER_SPAN, "k");
+	ck_assert_int_eq(a->type, OTELP_ATTR_STRING);
+	ck_assert(sref_is(s, a->v.s, "value2"));
+	ck_assert_int_eq(find_attr(s, OTELP_OWNER_SPAN, "i")->v.i, -5);
+	ck_assert(find_attr(s, OTELP_OWNER_SPAN, "d")->v.d == 2.5);
+	ck_assert(find_attr(s, OTELP_OWNER_SPAN, "b")->v.b);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(attribute_count_limit)
+{
+	otelp__cfg.limits.attr_count = 3;
+	struct otelp_span *s = start("a", NULL);
+	char key[16];
+	for (int i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		otelp__span_set_int(s, key, i);
+	}
+	ck_assert_int_eq(s->n_span_attrs, 3);
+	ck_assert_uint_eq(s->dropped_attrs, 7);
+	/* The first ones are kept; replacing a kept key is not a drop. */
+	ck_assert_ptr_nonnull(find_attr(s, OTELP_OWNER_SPAN, "k0"));
+	otelp__span_set_int(s, "k0", 100);
+	ck_assert_uint_eq(s->dropped_attrs, 7);
+	otelp__span_end(s, 0);
+	/* Inline capacity bounds an unlimited configuration. */
+	otelp__cfg.limits.attr_count = UINT32_MAX;
+	s = start("b", NULL);
+	for (int i = 0; i < OTELP_SPAN_ATTRS_MAX + 5; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		otelp__span_set_int(s, key, i);
+	}
+	ck_assert_int_eq(s->n_span_attrs, OTELP_SPAN_ATTRS_MAX);
+	ck_assert_uint_eq(s->dropped_attrs, 5);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(value_length_limit_utf8)
+{
+	otelp__cfg.limits.attr_value_length = 3;
+	struct otelp_span *s = start("a", NULL);
+	otelp__span_set_str(s, "ascii", "abcdef", 6);
+	otelp__span_set_str(s, "utf8", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8); /* 4 x e-acute */
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "ascii")->v.s, "abc"));
+	ck_assert(
+	    sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "utf8")->v.s, "\xc3\xa9\xc3\xa9\xc3\xa9"));
+	otelp__span_set_int(s, "n", 123456789); /* other types are never truncated */
+	ck_assert_int_eq(find_attr(s, OTELP_OWNER_SPAN, "n")->v.i, 123456789);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(arena_full_truncates_on_char_boundary)
+{
+	struct otelp_span *s = start("a", NULL);
+	char big[OTELP_SPAN_ARENA + 100];
+	for (size_t i = 0; i + 1 < sizeof(big); i += 2) {
+		big[i] = (char)0xc3;
+		big[i + 1] = (char)0xa9;
+	}
+	otelp__span_set_str(s, "big", big, sizeof(big));
+	const struct otelp_attr *a = find_attr(s, OTELP_OWNER_SPAN, "big");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->v.s.len % 2, 0); /* never half a character */
+	ck_assert_uint_le(s->arena_used, OTELP_SPAN_ARENA);
+	otelp__span_set_str(s, "more", "x", 1); /* no room for the key: dropped, counted */
+	ck_assert_uint_eq(s->dropped_attrs, 1);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(events_and_links)
+{
+	otelp__cfg.limits.event_count = 2;
+	otelp__cfg.limits.event_attr_count = 1;
+	otelp__cfg.limits.link_count = 1;
+	struct otelp_span *s = start("a", NULL);
+	int e0 = otelp__span_add_event(s, "e0", 123);
+	ck_assert_int_eq(e0, 0);
+	otelp__event_set_str(s, e0, "x", "1", 1);
+	otelp__event_set_int(s, e0, "y", 2); /* over the per-event limit */
+	ck_assert_int_eq(s->events[0].n_attrs, 1);
+	ck_assert_uint_eq(s->events[0].dropped_attrs, 1);
+	ck_assert_uint_eq(s->events[0].time_ns, 123);
+	ck_assert_int_eq(otelp__span_add_event(s, "e1", 0), 1);
+	ck_assert_int_eq(otelp__span_add_event(s, "e2", 0), -1);
+	ck_assert_uint_eq(s->dropped_events, 1);
+	/* Event attributes are not span attributes. */
+	ck_assert_ptr_null(find_attr(s, OTELP_OWNER_SPAN, "x"));
+	ck_assert_ptr_nonnull(find_attr(s, OTELP_OWNER_EVENT(0), "x"));
+	struct otelp_ctx to;
+	otelp__span_ctx(s, &to);
+	to.remote = true;
+	ck_assert_int_eq(otelp__span_add_link(s, &to, "a=b", 3), 0);
+	ck_assert_int_eq(otelp__span_add_link(s, &to, NULL, 0), -1);
+	ck_assert_uint_eq(s->dropped_links, 1);
+	ck_assert(s->links[0].remote);
+	ck_assert(sref_is(s, s->links[0].tracestate, "a=b"));
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(status_rules)
+{
+	struct otelp_span *s = start("a", NULL);
+	otelp__span_set_status(s, OTELP_STATUS_ERROR, "boom", 4);
+	ck_assert_int_eq(s->status, OTELP_STATUS_ERROR);
+	ck_assert(sref_is(s, s->status_msg, "boom"));
+	otelp__span_set_status(s, OTELP_STATUS_UNSET, NULL, 0); /* ignored */
+	ck_assert_int_eq(s->status, OTELP_STATUS_ERROR);
+	otelp__span_set_status(s, OTELP_STATUS_OK, "ignored", 7);
+	ck_assert_int_eq(s->status, OTELP_STATUS_OK);
+	ck_assert_int_eq(s->status_msg.len, 0);                   /* description only with Error */
+	otelp__span_set_status(s, OTELP_STATUS_ERROR, "late", 4); /* Ok is final */
+	ck_assert_int_eq(s->status, OTELP_STATUS_OK);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(pool_exhaustion_counts)
+{
+	struct otelp_span *held[64];
+	for (int i = 0; i < 64; i++) {
+		held[i] = start("x", NULL);
+		ck_assert_ptr_nonnull(held[i]);
+	}
+	uint64_t before = atomic_load(&otelp__stats.spans_dropped_no_slot);
+	ck_assert_ptr_null(start("y", NULL));
+	ck_assert_uint_eq(atomic_load(&otelp__stats.spans_dropped_no_slot), before + 1);
+	for (int i = 0; i < 64; i++)
+		otelp__span_end(held[i], 0);
+	ck_assert_uint_eq(otelp__pool_in_use(), 0);
+	/* LIFO reuse: the last one given back is taken first. */
+	struct otelp_span *again = start("z", NULL);
+	ck_assert_ptr_eq(again, held[63]);
+	otelp__span_end(again, 0);
+}
+END_TEST
+
+START_TEST(handles_reject_stale)
+{
+	struct otelp_span *s = start("x", NULL);
+	uint64_t h = otelp__span_handle(s);
+	ck_assert_ptr_eq(otelp__span_from_handle(h), s);
+	otelp__span_end(s, 0);
+	ck_assert_ptr_null(otelp__span_from_handle(h)); /* ended */
+	struct otelp_span *t = start("y", NULL);        /* same object, new generation */
+	ck_assert_ptr_eq(t, s);
+	ck_assert_ptr_null(otelp__span_from_handle(h));
+	ck_assert_ptr_eq(otelp__span_from_handle(otelp__span_handle(t)), t);
+	ck_assert_ptr_null(otelp__span_from_handle(0));
+	ck_assert_ptr_null(otelp__span_from_handle(0xffffffffull));
+	otelp__span_end(t, 0);
+}
+END_TEST
+
+START_TEST(context_stack)
+{
+	ck_assert(!otelp__ctx_current()->valid);
+	struct otelp_span *a = start("a", NULL);
+	struct otelp_ctx ca;
+	otelp__span_ctx(a, &ca);
+	ck_assert(otelp__ctx_push(&ca));
+	struct otelp_span *b = start("b", otelp__ctx_current());
+	struct otelp_ctx cb;
+	otelp__span_ctx(b, &cb);
+	otelp__ctx_push(&cb);
+	ck_assert_ptr_eq(otelp__ctx_current()->span, b);
+	/* Ending out of order removes the right entry. */
+	otelp__span_end(a, 0);
+	ck_assert_ptr_eq(otelp__ctx_current()->span, b);
+	otelp__span_end(b, 0);
+	ck_assert(!otelp__ctx_current()->valid);
+	for (int i = 0; i < OTELP_CTX_DEPTH; i++)
+		ck_assert(otelp__ctx_push(&ca));
+	ck_assert(!otelp__ctx_push(&ca)); /* full: refused, never overflows */
+	otelp__ctx_reset(NULL);
+	ck_assert(!otelp__ctx_current()->valid);
+	otelp__ctx_reset(&ca);
+	ck_assert(otelp__ctx_current()->valid);
+	ck_assert_ptr_null(otelp__ctx_current()->span);
+	otelp__ctx_reset(NULL);
+}
+END_TEST
+
+START_TEST(span_from_other_process_not_exported)
+{
+	otelp__cfg.exporter = OTELP_EXPORTER_OTLP;
+	ck_assert_int_eq(otelp__bsp_init(), 0);
+	struct otelp_span *s = start("before-fork", NULL);
+	otelp__pid = getpid() + 1; /* as in a fork child */
+	uint32_t queued = otelp__bsp_queued();
+	otelp__span_end(s, 0);
+	ck_assert_uint_eq(otelp__bsp_queued(), queued);
+	ck_assert_uint_eq(otelp__pool_in_use(), 0);
+	otelp__pid_refresh();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("span");
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, ids_unique_and_valid);
+	tcase_add_test(tc, ids_differ_after_fork);
+	tcase_add_test(tc, root_and_child);
+	tcase_add_test(tc, remote_parent_keeps_random_flag);
+	tcase_add_test(tc, attributes_replace_and_types);
+	tcase_add_test(tc, attribute_count_limit);
+	tcase_add_test(tc, value_length_limit_utf8);
+	tcase_add_test(tc, arena_full_truncates_on_char_boundary);
+	tcase_add_test(tc, events_and_links);
+	tcase_add_test(tc, status_rules);
+	tcase_add_test(tc, pool_exhaustion_counts);
+	tcase_add_test(tc, handles_reject_stale);
+	tcase_add_test(tc, context_stack);
+	tcase_add_test(tc, span_from_other_process_not_exported);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,1024 @@
+/*
+ * OTLP protobuf encoding (protobuf-c), the growable byte buffer, the Span.flags layout and the
+ * decoding of the export response.
+ *
+ * DESIGN
+ * ------
+ * protobuf-c packs a tree of message structs that point at each other and at NUL-terminated
+ * strings. A span keeps its strings unterminated in its arena, so a batch is encoded in three
+ * steps:
+ *   1. measure: count the messages (spans, events, links, key-values) and the bytes every
+ *      string needs once it is made valid UTF-8 and NUL-terminated;
+ *   2. build: one malloc'ed block holds every message struct, every pointer array and the
+ *      string scratch area; the tree is filled from the spans and the resource;
+ *   3. pack: get_packed_size, reserve that much in out, pack, free the block.
+ * A batch therefore costs one allocation (plus the growth of out) whatever its size, and
+ * nothing can leak: the block owns everything. Constant strings (scope, schema URL) are
+ * pointed at directly; protobuf-c only reads them.
+ *
+ * Strings are made valid UTF-8 (one U+FFFD per byte of an ill-formed sequence) because proto3
+ * string fields must be UTF-8 and strict decoders (Google's Python and Go runtimes) reject the
+ * whole request otherwise. A NUL byte inside a value ends that string on the wire: protobuf-c
+ * strings are char *. Enum values (kind, status code) are passed through unchanged.
+ *
+ * Proto3 defaults are not written by protobuf-c, so an empty trace_state, the empty
+ * parent_span_id of a root and zero dropped counts are simply absent. The status message is
+ * set only when the code is ERROR.
+ *
+ * The response decoder takes protobuf (protobuf-c unpack) or JSON. The JSON side is a small
+ * structural scanner, not a JSON library: it walks the top-level object, skips (depth-limited)
+ * what it does not need, and reads partialSuccess.rejectedSpans (number or decimal string) and
+ * partialSuccess.errorMessage (escapes decoded). The proto field names (partial_success,
+ * rejected_spans, error_message) are accepted too, as proto3 JSON parsers do.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace_service.pb-c.h"
+
+#include "otlp.h"
+
+/* The generated type names are long; these are plain aliases, one per message used. */
+#define PB_REQ    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest
+#define PB_RESP   Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse
+#define PB_RSPANS Opentelemetry__Proto__Trace__V1__ResourceSpans
+#define PB_SSPANS Opentelemetry__Proto__Trace__V1__ScopeSpans
+#define PB_SPAN   Opentelemetry__Proto__Trace__V1__Span
+#define PB_EVENT  Opentelemetry__Proto__Trace__V1__Span__Event
+#define PB_LINK   Opentelemetry__Proto__Trace__V1__Span__Link
+#define PB_STATUS Opentelemetry__Proto__Trace__V1__Status
+#define PB_KV     Opentelemetry__Proto__Common__V1__KeyValue
+#define PB_ANY    Opentelemetry__Proto__Common__V1__AnyValue
+#define PB_SCOPE  Opentelemetry__Proto__Common__V1__InstrumentationScope
+#define PB_RES    Opentelemetry__Proto__Resource__V1__Resource
+
+#define BLOCK_ALIGN _Alignof(max_align_t)
+
+static const char utf8_replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+/* ---- byte buffer ---- */
+
+int otelp__buf_reserve(struct otelp_buf *b, size_t extra)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	if (extra > SIZE_MAX - b->len)
+		return -ENOMEM;
+	need = b->len + extra;
+	if (need <= b->cap && b->data)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int otelp__buf_append(struct otelp_buf *b, const void *p, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rc = otelp__buf_reserve(b, n);
+	if (rc)
+		return rc;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+void otelp__buf_free(struct otelp_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* ---- flags, UTF-8 ---- */
+
+uint32_t otelp__otlp_span_flags(const struct otelp_span *s)
+{
+	/* A root has no parent to be remote: only HAS_IS_REMOTE is set (0x100). */
+	return (uint32_t)s->flags | 0x100u | (s->has_parent && s->parent_remote ? 0x200u : 0);
+}
+
+uint32_t otelp__otlp_link_flags(const struct otelp_link *l)
+{
+	return (uint32_t)l->flags | 0x100u | (l->remote ? 0x200u : 0);
+}
+
+static bool utf8_cont(uint8_t c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+size_t otelp__utf8_seq_len(const uint8_t *p, size_t n)
+{
+	uint8_t c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2) /* a continuation byte, or the lead of an overlong 2-byte form */
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && utf8_cont(p[1]) ? 2 : 0;
+	if (c < 0xf0) {
+		if (n < 3 || !utf8_cont(p[1]) || !utf8_cont(p[2]))
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0) /* overlong */
+			return 0;
+		if (c == 0xed && p[1] >= 0xa0) /* UTF-16 surrogate */
+			return 0;
+		return 3;
+	}
+	if (c < 0xf5) {
+		if (n < 4 || !utf8_cont(p[1]) || !utf8_cont(p[2]) || !utf8_cont(p[3]))
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90) /* overlong */
+			return 0;
+		if (c == 0xf4 && p[1] >= 0x90) /* above U+10FFFF */
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * Copy n bytes of src into dst as valid UTF-8, not terminated; returns the bytes written.
+ * dst NULL: only measure.
+ */
+static size_t utf8_copy(char *dst, const char *src, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)src;
+	size_t i = 0, w = 0;
+
+	while (i < n) {
+		size_t run = i;
+
+		/* Copy the longest well-formed run at once. */
+		while (run < n) {
+			size_t l = otelp__utf8_seq_len(p + run, n - run);
+			if (!l)
+				break;
+			run += l;
+		}
+		if (dst)
+			memcpy(dst + w, p + i, run - i);
+		w += run - i;
+		i = run;
+		if (i < n) {
+			if (dst)
+				memcpy(dst + w, utf8_replacement, 3);
+			w += 3;
+			i++;
+		}
+	}
+	return w;
+}
+
+/* ---- protobuf encoding ---- */
+
+/* The bytes of a reference, clamped to the arena so a bad reference cannot read past it. */
+static size_t sref_get(const struct otelp_span *s, struct otelp_sref r, const char **p)
+{
+	size_t off = r.off, len = r.len;
+
+	if (off > sizeof(s->arena))
+		off = sizeof(s->arena);
+	if (len > sizeof(s->arena) - off)
+		len = sizeof(s->arena) - off;
+	*p = s->arena + off;
+	return len;
+}
+
+static size_t span_n_attrs(const struct otelp_span *s)
+{
+	return s->n_attrs < OTELP_SPAN_ATTRS_MAX ? s->n_attrs : OTELP_SPAN_ATTRS_MAX;
+}
+
+static size_t span_n_events(const struct otelp_span *s)
+{
+	return s->n_events < OTELP_SPAN_EVENTS_MAX ? s->n_events : OTELP_SPAN_EVENTS_MAX;
+}
+
+static size_t span_n_links(const struct otelp_span *s)
+{
+	return s->n_links < OTELP_SPAN_LINKS_MAX ? s->n_links : OTELP_SPAN_LINKS_MAX;
+}
+
+static bool attr_type_ok(const struct otelp_attr *a)
+{
+	return a->type <= OTELP_ATTR_DOUBLE;
+}
+
+/* What a batch needs: message counts and string scratch bytes (terminators included). */
+struct batch_size {
+	size_t spans;
+	size_t events;
+	size_t links;
+	size_t kvs;
+	size_t str;
+};
+
+static size_t str_cost(const char *p, size_t n)
+{
+	return utf8_copy(NULL, p, n) + 1;
+}
+
+static size_t sref_cost(const struct otelp_span *s, struct otelp_sref r)
+{
+	const char *p;
+	size_t n = sref_get(s, r, &p);
+
+	return str_cost(p, n);
+}
+
+static void measure_span(const struct otelp_span *s, struct batch_size *z)
+{
+	size_t na = span_n_attrs(s);
+
+	z->spans++;
+	z->events += span_n_events(s);
+	z->links += span_n_links(s);
+	z->str += sref_cost(s, s->name) + sref_cost(s, s->tracestate);
+	if (s->status == OTELP_STATUS_ERROR)
+		z->str += sref_cost(s, s->status_msg);
+	/* Every attribute is counted, whatever its owner: an upper bound is enough. */
+	for (size_t i = 0; i < na; i++) {
+		const struct otelp_attr *a = &s->attrs[i];
+
+		z->kvs++;
+		z->str += sref_cost(s, a->key);
+		if (a->type == OTELP_ATTR_STRING)
+			z->str += sref_cost(s, a->v.s);
+	}
+	for (size_t i = 0; i < span_n_events(s); i++)
+		z->str += sref_cost(s, s->events[i].name);
+	for (size_t i = 0; i < span_n_links(s); i++)
+		z->str += sref_cost(s, s->links[i].tracestate);
+}
+
+static size_t rattr_len(const char *p, size_t max)
+{
+	return strnlen(p, max);
+}
+
+static void measure_resource(const struct otelp_resource *r, struct batch_size *z)
+{
+	unsigned n = r->n < OTELP_RESOURCE_MAX ? r->n : OTELP_RESOURCE_MAX;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct otelp_resource_attr *a = &r->attrs[i];
+
+		z->kvs++;
+		z->str += str_cost(a->key, rattr_len(a->key, sizeof(a->key)));
+		if (!a->is_int)
+			z->str += str_cost(a->value, rattr_len(a->value, sizeof(a->value)));
+	}
+}
+
+/* Add count elements of size bytes (plus alignment slack) to *total; false on overflow. */
+static bool block_add(size_t *total, size_t count, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(count, size, &bytes))
+		return false;
+	if (__builtin_add_overflow(bytes, BLOCK_ALIGN, &bytes))
+		return false;
+	return !__builtin_add_overflow(*total, bytes, total);
+}
+
+struct block {
+	char *base;
+	size_t used;
+};
+
+static void *block_take(struct block *b, size_t count, size_t size)
+{
+	size_t at = (b->used + BLOCK_ALIGN - 1) & ~(BLOCK_ALIGN - 1);
+
+	b->used = at + count * size;
+	return b->base + at;
+}
+
+/* The arrays of one batch, carved from the block, and how much of each is used. */
+struct builder {
+	PB_KV *kv;
+	PB_ANY *any;
+	PB_KV **kvp;
+	size_t n_kv;
+	PB_EVENT *ev;
+	PB_EVENT **evp;
+	size_t n_ev;
+	PB_LINK *ln;
+	PB_LINK **lnp;
+	size_t n_ln;
+	char *str;
+	size_t n_str;
+};
+
+static char *put_str(struct builder *b, const char *p, size_t n)
+{
+	char *dst = b->str + b->n_str;
+	size_t w = utf8_copy(dst, p, n);
+
+	dst[w] = '\0';
+	b->n_str += w + 1;
+	return dst;
+}
+
+static char *put_sref(struct builder *b, const struct otelp_span *s, struct otelp_sref r)
+{
+	const char *p;
+	size_t n = sref_get(s, r, &p);
+
+	return put_str(b, p, n);
+}
+
+/* A new KeyValue with its key; returns its value, to be filled. */
+static PB_ANY *new_kv(struct builder *b, char *key)
+{
+	size_t i = b->n_kv++;
+	PB_KV *kv = &b->kv[i];
+	PB_ANY *v = &b->any[i];
+
+	opentelemetry__proto__common__v1__key_value__init(kv);
+	opentelemetry__proto__common__v1__any_value__init(v);
+	kv->key = key;
+	kv->value = v;
+	b->kvp[i] = kv;
+	return v;
+}
+
+/* The attributes of one owner (span, event i, link j), in order; *n set to their count. */
+static PB_KV **build_attrs(struct builder *b, const struct otelp_span *s, unsigned owner, size_t *n)
+{
+	size_t start = b->n_kv;
+
+	for (size_t i = 0; i < span_n_attrs(s); i++) {
+		const struct otelp_attr *a = &s->attrs[i];
+		PB_ANY *v;
+
+		if (a->owner != owner || !attr_type_ok(a))
+			continue;
+		v = new_kv(b, put_sref(b, s, a->key));
+		switch (a->type) {
+		case OTELP_ATTR_STRING:
+			v->value_case =
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+			v->string_value = put_sref(b, s, a->v.s);
+			break;
+		case OTELP_ATTR_BOOL:
+			v->value_case =
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+			v->bool_value = a->v.b;
+			break;
+		case OTELP_ATTR_INT:
+			v->value_case =
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+			v->int_value = a->v.i;
+			break;
+		case OTELP_ATTR_DOUBLE:
+			v->value_case =
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+			v->double_value = a->v.d;
+			break;
+		}
+	}
+	*n = b->n_kv - start;
+	return *n ? b->kvp + start : NULL;
+}
+
+static void build_resource(struct builder *b, const struct otelp_resource *r, PB_RES *m)
+{
+	unsigned n = r->n < OTELP_RESOURCE_MAX ? r->n : OTELP_RESOURCE_MAX;
+	size_t start = b->n_kv;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct otelp_resource_attr *a = &r->attrs[i];
+		PB_ANY *v = new_kv(b, put_str(b, a->key, rattr_len(a->key, sizeof(a->key))));
+
+		if (a->is_int) {
+			v->value_case =
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+			v->int_value = a->ival;
+		} else {
+			v->value_case =
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+			v->string_value =
+			    put_str(b, a->value, rattr_len(a->value, sizeof(a->value)));
+		}
+	}
+	m->n_attributes = b->n_kv - start;
+	m->attributes = m->n_attributes ? b->kvp + start : NULL;
+}
+
+static void build_span(struct builder *b, const struct otelp_span *s, PB_SPAN *m, PB_STATUS *st)
+{
+	size_t ne = span_n_events(s), nl = span_n_links(s);
+
+	opentelemetry__proto__trace__v1__span__init(m);
+	opentelemetry__proto__trace__v1__status__init(st);
+
+	/* protobuf-c only reads through these pointers while packing. */
+	m->trace_id.data = (uint8_t *)s->trace_id;
+	m->trace_id.len = sizeof(s->trace_id);
+	m->span_id.data = (uint8_t *)s->span_id;
+	m->span_id.len = sizeof(s->span_id);
+	m->trace_state = put_sref(b, s, s->tracestate);
+	if (s->has_parent) {
+		m->parent_span_id.data = (uint8_t *)s->parent_span_id;
+		m->parent_span_id.len = sizeof(s->parent_span_id);
+	}
+	m->flags = otelp__otlp_span_flags(s);
+	m->name = put_sref(b, s, s->name);
+	m->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
+	m->start_time_unix_nano = s->start_ns;
+	m->end_time_unix_nano = s->end_ns;
+	m->attributes = build_attrs(b, s, OTELP_OWNER_SPAN, &m->n_attributes);
+	m->dropped_attributes_count = s->dropped_attrs;
+
+	m->n_events = ne;
+	m->events = ne ? b->evp + b->n_ev : NULL;
+	for (size_t i = 0; i < ne; i++) {
+		const struct otelp_event *e = &s->events[i];
+		PB_EVENT *em = &b->ev[b->n_ev];
+
+		opentelemetry__proto__trace__v1__span__event__init(em);
+		em->time_unix_nano = e->time_ns;
+		em->name = put_sref(b, s, e->name);
+		em->attributes = build_attrs(b, s, OTELP_OWNER_EVENT(i), &em->n_attributes);
+		em->dropped_attributes_count = e->dropped_attrs;
+		b->evp[b->n_ev++] = em;
+	}
+	m->dropped_events_count = s->dropped_events;
+
+	m->n_links = nl;
+	m->links = nl ? b->lnp + b->n_ln : NULL;
+	for (size_t i = 0; i < nl; i++) {
+		const struct otelp_link *l = &s->links[i];
+		PB_LINK *lm = &b->ln[b->n_ln];
+
+		opentelemetry__proto__trace__v1__span__link__init(lm);
+		lm->trace_id.data = (uint8_t *)l->trace_id;
+		lm->trace_id.len = sizeof(l->trace_id);
+		lm->span_id.data = (uint8_t *)l->span_id;
+		lm->span_id.len = sizeof(l->span_id);
+		lm->trace_state = put_sref(b, s, l->tracestate);
+		lm->attributes = build_attrs(b, s, OTELP_OWNER_LINK(i), &lm->n_attributes);
+		lm->dropped_attributes_count = l->dropped_attrs;
+		lm->flags = otelp__otlp_link_flags(l);
+		b->lnp[b->n_ln++] = lm;
+	}
+	m->dropped_links_count = s->dropped_links;
+
+	st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status;
+	if (s->status == OTELP_STATUS_ERROR)
+		st->message = put_sref(b, s, s->status_msg);
+	m->status = st;
+}
+
+int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_span *const *spans,
+                                size_t n, struct otelp_buf *out)
+{
+	struct batch_size z = {0};
+	struct builder b = {0};
+	struct block blk = {0};
+	size_t total = 0, packed, k = 0;
+	PB_SPAN *span_m, **span_p;
+	PB_STATUS *status_m;
+	PB_SCOPE scope;
+	PB_SSPANS sspans, *sspans_p = &sspans;
+	PB_RES res;
+	PB_RSPANS rspans, *rspans_p = &rspans;
+	PB_REQ req;
+	int rc;
+
+	out->len = 0;
+	if (n && !spans)
+		return -EINVAL;
+
+	if (r)
+		measure_resource(r, &z);
+	for (size_t i = 0; i < n; i++)
+		if (spans[i])
+			measure_span(spans[i], &z);
+
+	if (!block_add(&total, z.spans, sizeof(PB_SPAN) + sizeof(PB_SPAN *) + sizeof(PB_STATUS)) ||
+	    !block_add(&total, z.events, sizeof(PB_EVENT) + sizeof(PB_EVENT *)) ||
+	    !block_add(&total, z.links, sizeof(PB_LINK) + sizeof(PB_LINK *)) ||
+	    !block_add(&total, z.kvs, sizeof(PB_KV) + sizeof(PB_ANY) + sizeof(PB_KV *)) ||
+	    !block_add(&total, z.str, 1))
+		return -ENOMEM;
+	blk.base = malloc(total);
+	if (!blk.base)
+		return -ENOMEM;
+
+	span_m = block_take(&blk, z.spans, sizeof(*span_m));
+	span_p = block_take(&blk, z.spans, sizeof(*span_p));
+	status_m = block_take(&blk, z.spans, sizeof(*status_m));
+	b.ev = block_take(&blk, z.events, sizeof(*b.ev));
+	b.evp = block_take(&blk, z.events, sizeof(*b.evp));
+	b.ln = block_take(&blk, z.links, sizeof(*b.ln));
+	b.lnp = block_take(&blk, z.links, sizeof(*b.lnp));
+	b.kv = block_take(&blk, z.kvs, sizeof(*b.kv));
+	b.any = block_take(&blk, z.kvs, sizeof(*b.any));
+	b.kvp = block_take(&blk, z.kvs, sizeof(*b.kvp));
+	b.str = block_take(&blk, z.str, 1);
+	OTELP_DEBUG_ASSERT(blk.used <= total);
+
+	opentelemetry__proto__resource__v1__resource__init(&res);
+	if (r)
+		build_resource(&b, r, &res);
+	for (size_t i = 0; i < n; i++) {
+		if (!spans[i])
+			continue;
+		build_span(&b, spans[i], &span_m[k], &status_m[k]);
+		span_p[k] = &span_m[k];
+		k++;
+	}
+	OTELP_DEBUG_ASSERT(b.n_kv <= z.kvs && b.n_str <= z.str);
+
+	opentelemetry__proto__common__v1__instrumentation_scope__init(&scope);
+	scope.name = (char *)OTELP_SCOPE_NAME;
+	scope.version = (char *)OTELP_SDK_VERSION;
+
+	opentelemetry__proto__trace__v1__scope_spans__init(&sspans);
+	sspans.scope = &scope;
+	sspans.n_spans = k;
+	sspans.spans = k ? span_p : NULL;
+	sspans.schema_url = (char *)OTELP_SCHEMA_URL;
+
+	opentelemetry__proto__trace__v1__resource_spans__init(&rspans);
+	rspans.resource = &res;
+	rspans.n_scope_spans = 1;
+	rspans.scope_spans = &sspans_p;
+	rspans.schema_url = (char *)OTELP_SCHEMA_URL;
+
+	opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
+	req.n_resource_spans = 1;
+	req.resource_spans = &rspans_p;
+
+	packed =
+	    opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+	        &req);
+	rc = otelp__buf_reserve(out, packed);
+	if (rc == 0)
+		out->len =
+		    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
+		        &req, out->data);
+	OTELP_DEBUG_ASSERT(rc || out->len == packed);
+	free(blk.base);
+	return rc;
+}
+
+/* ---- response decoding ---- */
+
+/* Copy the n bytes of s into msg, NUL-terminated, cut at a character boundary to fit cap. */
+static void copy_msg(char *msg, size_t cap, const char *s, size_t n)
+{
+	if (!msg || cap == 0)
+		return;
+	if (n >= cap) {
+		n = cap - 1;
+		/* s[n] is the first byte left out: do not keep the head of its sequence. */
+		while (n > 0 && utf8_cont((uint8_t)s[n]))
+			n--;
+	}
+	memcpy(msg, s, n);
+	msg[n] = '\0';
+}
+
+static int decode_protobuf(const uint8_t *body, size_t n, int64_t *rejected, char *msg, size_t cap)
+{
+	PB_RESP *resp;
+
+	resp = opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
+	    NULL, n, body);
+	if (!resp)
+		return -1;
+	if (resp->partial_success) {
+		const char *m = resp->partial_success->error_message;
+
+		*rejected = resp->partial_success->rejected_spans;
+		if (m)
+			copy_msg(msg, cap, m, strlen(m));
+	}
+	opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(
+	    resp, NULL);
+	return 0;
+}
+
+/* The JSON scanner: a cursor over the body. Every function returns 0 or -1 (malformed). */
+struct jscan {
+	const char *p;
+	const char *end;
+};
+
+#define JSON_MAX_DEPTH 32
+
+static void js_ws(struct jscan *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+/* Skip whitespace, then consume c if it is next. */
+static bool js_eat(struct jscan *j, char c)
+{
+	js_ws(j);
+	if (j->p < j->end && *j->p == c) {
+		j->p++;
+		return true;
+	}
+	return false;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Four hex digits of a \u escape. */
+static int js_u16(struct jscan *j, uint32_t *v)
+{
+	*v = 0;
+	if (j->end - j->p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int d = hex_digit(j->p[i]);
+		if (d < 0)
+			return -1;
+		*v = *v << 4 | (uint32_t)d;
+	}
+	j->p += 4;
+	return 0;
+}
+
+static size_t utf8_put(char out[4], uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Where a decoded string goes: out (may be NULL) holds what fits, whole characters only. */
+struct jstr {
+	char *out;
+	size_t cap;
+	size_t len;  /* bytes stored in out */
+	size_t full; /* bytes of the whole decoded string */
+};
+
+static void jstr_add(struct jstr *s, const char *p, size_t n)
+{
+	/* Once a character did not fit, nothing after it is stored either. */
+	if (s->out && s->len == s->full && s->len + n < s->cap) {
+		memcpy(s->out + s->len, p, n);
+		s->len += n;
+	}
+	s->full += n;
+}
+
+/* A string value at the cursor (after whitespace), decoded into s. */
+static int js_string(struct jscan *j, struct jstr *s)
+{
+	if (!js_eat(j, '"'))
+		return -1;
+	while (j->p < j->end) {
+		char c = *j->p++;
+		char u[4];
+		uint32_t cp, lo;
+
+		if (c == '"') {
+			if (s->out && s->cap)
+				s->out[s->len] = '\0';
+			return 0;
+		}
+		if (c != '\\') {
+			jstr_add(s, &c, 1);
+			continue;
+		}
+		if (j->p >= j->end)
+			return -1;
+		c = *j->p++;
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+			break;
+		case 'b':
+			c = '\b';
+			break;
+		case 'f':
+			c = '\f';
+			break;
+		case 'n':
+			c = '\n';
+			break;
+		case 'r':
+			c = '\r';
+			break;
+		case 't':
+			c = '\t';
+			break;
+		case 'u':
+			if (js_u16(j, &cp))
+				return -1;
+			if (cp >= 0xd800 && cp < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' &&
+			    j->p[1] == 'u') {
+				struct jscan peek = {j->p + 2, j->end};
+
+				if (js_u16(&peek, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					j->p = peek.p;
+				}
+			}
+			if (cp >= 0xd800 && cp < 0xe000) /* a lone surrogate */
+				cp = 0xfffd;
+			jstr_add(s, u, utf8_put(u, cp));
+			continue;
+		default:
+			return -1;
+		}
+		jstr_add(s, &c, 1);
+	}
+	return -1;
+}
+
+/* A number token at the cursor: its text, not interpreted. */
+static int js_number(struct jscan *j, const char **p, size_t *n)
+{
+	js_ws(j);
+	*p = j->p;
+	while (j->p < j->end && strchr("+-0123456789.eE", *j->p) && *j->p)
+		j->p++;
+	*n = (size_t)(j->p - *p);
+	return *n ? 0 : -1;
+}
+
+static int js_skip(struct jscan *j, int depth);
+
+/*
+ * The members of an object at the cursor: member() is called with the cursor on each value
+ * and must consume it.
+ */
+static int js_object(struct jscan *j, int depth,
+                     int (*member)(struct jscan *j, const char *key, int depth, void *ctx),
+                     void *ctx)
+{
+	if (depth > JSON_MAX_DEPTH || !js_eat(j, '{'))
+		return -1;
+	if (js_eat(j, '}'))
+		return 0;
+	for (;;) {
+		char key[32];
+		struct jstr ks = {key, sizeof(key), 0, 0};
+
+		if (js_string(j, &ks) || !js_eat(j, ':'))
+			return -1;
+		/* A key too long for key[] matches nothing ("" is never looked for). */
+		if (ks.full != ks.len)
+			key[0] = '\0';
+		if (member(j, key, depth, ctx))
+			return -1;
+		if (js_eat(j, '}'))
+			return 0;
+		if (!js_eat(j, ','))
+			return -1;
+	}
+}
+
+static int skip_member(struct jscan *j, const char *key, int depth, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	return js_skip(j, depth + 1);
+}
+
+static int js_literal(struct jscan *j, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return -1;
+	j->p += n;
+	return 0;
+}
+
+static int js_skip(struct jscan *j, int depth)
+{
+	const char *p;
+	size_t n;
+
+	js_ws(j);
+	if (j->p >= j->end || depth > JSON_MAX_DEPTH)
+		return -1;
+	switch (*j->p) {
+	case '{':
+		return js_object(j, depth, skip_member, NULL);
+	case '[':
+		j->p++;
+		if (js_eat(j, ']'))
+			return 0;
+		do {
+			if (js_skip(j, depth + 1))
+				return -1;
+		} while (js_eat(j, ','));
+		return js_eat(j, ']') ? 0 : -1;
+	case '"': {
+		struct jstr s = {0};
+		return js_string(j, &s);
+	}
+	case 't':
+		return js_literal(j, "true");
+	case 'f':
+		return js_literal(j, "false");
+	case 'n':
+		return js_literal(j, "null");
+	default:
+		return js_number(j, &p, &n);
+	}
+}
+
+/*
+ * An integer written as a JSON number: -?digits, optional fraction and exponent (value
+ * truncated toward zero, saturated). No strtod: the host's locale must not matter.
+ */
+static int parse_int64(const char *p, size_t n, int64_t *v)
+{
+	const char *end = p + n;
+	bool neg = false, any = false;
+	uint64_t m = 0;
+	long exp = 0;
+	const uint64_t lim = (uint64_t)INT64_MAX;
+
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++, any = true) {
+		if (m <= (lim - 9) / 10)
+			m = m * 10 + (uint64_t)(*p - '0');
+		else
+			exp++; /* keep the magnitude, drop precision */
+	}
+	if (p < end && *p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, any = true) {
+			if (m <= (lim - 9) / 10) {
+				m = m * 10 + (uint64_t)(*p - '0');
+				exp--;
+			}
+		}
+	}
+	if (!any)
+		return -1;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		bool eneg = false;
+		long e = 0;
+
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p >= end)
+			return -1;
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
+			if (e < 100000)
+				e = e * 10 + (*p - '0');
+		exp += eneg ? -e : e;
+	}
+	if (p != end)
+		return -1;
+	for (; exp < 0 && m; exp++)
+		m /= 10;
+	for (; exp > 0 && m; exp--)
+		m = m > lim / 10 ? lim : m * 10;
+	*v = neg ? -(int64_t)m : (int64_t)m;
+	return 0;
+}
+
+struct resp_ctx {
+	int64_t *rejected;
+	char *msg;
+	size_t cap;
+};
+
+static bool key_is(const char *key, const char *camel, const char *snake)
+{
+	return strcmp(key, camel) == 0 || strcmp(key, snake) == 0;
+}
+
+static int partial_member(struct jscan *j, const char *key, int depth, void *ctx)
+{
+	struct resp_ctx *rc = ctx;
+
+	if (key_is(key, "rejectedSpans", "rejected_spans")) {
+		const char *p;
+		size_t n;
+
+		js_ws(j);
+		if (j->p < j->end && *j->p == '"') {
+			char num[32];
+			struct jstr s = {num, sizeof(num), 0, 0};
+
+			if (js_string(j, &s) || s.full != s.len)
+				return -1;
+			return parse_int64(num, s.len, rc->rejected);
+		}
+		if (js_eat(j, 'n')) /* null: absent */
+			return js_literal(j, "ull");
+		if (js_number(j, &p, &n))
+			return -1;
+		return parse_int64(p, n, rc->rejected);
+	}
+	if (key_is(key, "errorMessage", "error_message")) {
+		struct jstr s = {rc->msg, rc->cap, 0, 0};
+
+		js_ws(j);
+		if (js_eat(j, 'n'))
+			return js_literal(j, "ull");
+		return js_string(j, &s);
+	}
+	return js_skip(j, depth + 1);
+}
+
+static int top_member(struct jscan *j, const char *key, int depth, void *ctx)
+{
+	if (key_is(key, "partialSuccess", "partial_success")) {
+		js_ws(j);
+		if (j->p < j->end && *j->p == '{')
+			return js_object(j, depth + 1, partial_member, ctx);
+	}
+	return js_skip(j, depth + 1);
+}
+
+static int decode_json(const uint8_t *body, size_t n, int64_t *rejected, char *msg, size_t cap)
+{
+	struct jscan j = {(const char *)body, (const char *)body + n};
+	struct resp_ctx ctx = {rejected, msg, cap};
+
+	js_ws(&j);
+	if (j.p == j.end) /* only whitespace: an empty response */
+		return 0;
+	/* Whatever follows the object is ignored. */
+	return js_object(&j, 0, top_member, &ctx);
+}
+
+int otelp__otlp_decode_response(const uint8_t *body, size_t n, bool json, int64_t *rejected,
+                                char *msg, size_t cap)
+{
+	int64_t dummy;
+	int rc;
+
+	if (!rejected)
+		rejected = &dummy;
+	*rejected = 0;
+	if (msg && cap)
+		msg[0] = '\0';
+	if (n == 0 || !body)
+		return 0;
+	rc = json ? decode_json(body, n, rejected, msg, cap)
+	          : decode_protobuf(body, n, rejected, msg, cap);
+	if (rc) {
+		*rejected = 0;
+		if (msg && cap)
+			msg[0] = '\0';
+	}
+	return rc;
+}

@@ -1,0 +1,1355 @@
+/*
+ * Tests of src/otlp_encode.c and src/otlp_json.c.
+ *
+ * Spans are built by hand (fields and arena filled directly, strings NOT NUL-terminated and
+ * followed by junk), so these tests do not depend on span.c. The protobuf output is decoded
+ * back with protobuf-c and compared field by field with the input spans; the JSON output is
+ * compared with golden text and checked by Python's strict json module (decoding the bytes as
+ * strict UTF-8); the console line is compared with golden text and checked for its one-line,
+ * truncation and UTF-8 properties.
+ */
+#include <check.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "trace_service.pb-c.h"
+
+#include "otlp.h"
+
+#define PB_REQ     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest
+#define PB_RESP    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse
+#define PB_PARTIAL Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess
+#define PB_SPAN    Opentelemetry__Proto__Trace__V1__Span
+#define PB_KV      Opentelemetry__Proto__Common__V1__KeyValue
+
+#define SCHEMA "https://opentelemetry.io/schemas/1.44.0"
+
+/* ---- hand-built spans ---- */
+
+static struct otelp_sref tputn(struct otelp_span *s, const char *p, size_t n)
+{
+	struct otelp_sref r = {s->arena_used, (uint16_t)n};
+
+	ck_assert_uint_le(s->arena_used + n + 1, sizeof(s->arena));
+	memcpy(s->arena + s->arena_used, p, n);
+	/* Junk after every string: the encoders must use the length, not a terminator. */
+	s->arena[s->arena_used + n] = '#';
+	s->arena_used += n + 1;
+	return r;
+}
+
+static struct otelp_sref tput(struct otelp_span *s, const char *p)
+{
+	return tputn(s, p, strlen(p));
+}
+
+static struct otelp_span *tspan(const char *name, uint8_t kind, uint8_t span_byte)
+{
+	struct otelp_span *s = calloc(1, sizeof(*s));
+
+	ck_assert_ptr_nonnull(s);
+	memset(s->arena, 'Z', sizeof(s->arena));
+	for (int i = 0; i < 16; i++)
+		s->trace_id[i] = (uint8_t)(0x01 + i);
+	for (int i = 0; i < 8; i++)
+		s->span_id[i] = (uint8_t)(span_byte + i);
+	s->flags = OTELP_TRACE_FLAG_SAMPLED;
+	s->kind = kind;
+	s->name = tput(s, name);
+	s->recording = true;
+	s->ended = true;
+	return s;
+}
+
+static void tparent(struct otelp_span *s, uint8_t span_byte, bool remote)
+{
+	for (int i = 0; i < 8; i++)
+		s->parent_span_id[i] = (uint8_t)(span_byte + i);
+	s->has_parent = true;
+	s->parent_remote = remote;
+}
+
+static struct otelp_attr *tattr(struct otelp_span *s, unsigned owner, const char *key, uint8_t type)
+{
+	struct otelp_attr *a;
+
+	ck_assert_uint_lt(s->n_attrs, OTELP_SPAN_ATTRS_MAX);
+	a = &s->attrs[s->n_attrs++];
+	a->key = tput(s, key);
+	a->type = type;
+	a->owner = (uint8_t)owner;
+	if (owner == OTELP_OWNER_SPAN)
+		s->n_span_attrs++;
+	else if (owner & 0x80)
+		s->links[owner & 0x7f].n_attrs++;
+	else
+		s->events[owner - 1].n_attrs++;
+	return a;
+}
+
+static void tattr_strn(struct otelp_span *s, unsigned owner, const char *key, const char *v,
+                       size_t n)
+{
+	tattr(s, owner, key, OTELP_ATTR_STRING)->v.s = tputn(s, v, n);
+}
+
+static void tattr_str(struct otelp_span *s, unsigned owner, const char *key, const char *v)
+{
+	tattr_strn(s, owner, key, v, strlen(v));
+}
+
+static void tattr_int(struct otelp_span *s, unsigned owner, const char *key, int64_t v)
+{
+	tattr(s, owner, key, OTELP_ATTR_INT)->v.i = v;
+}
+
+static void tattr_bool(struct otelp_span *s, unsigned owner, const char *key, bool v)
+{
+	tattr(s, owner, key, OTELP_ATTR_BOOL)->v.b = v;
+}
+
+static void tattr_double(struct otelp_span *s, unsigned owner, const char *key, double v)
+{
+	tattr(s, owner, key, OTELP_ATTR_DOUBLE)->v.d = v;
+}
+
+static int tevent(struct otelp_span *s, const char *name, uint64_t t)
+{
+	struct otelp_event *e = &s->events[s->n_events];
+
+	e->name = tput(s, name);
+	e->time_ns = t;
+	return s->n_events++;
+}
+
+static int tlink(struct otelp_span *s, uint8_t trace_byte, uint8_t span_byte, uint8_t flags,
+                 bool remote, const char *tracestate)
+{
+	struct otelp_link *l = &s->links[s->n_links];
+
+	for (int i = 0; i < 16; i++)
+		l->trace_id[i] = (uint8_t)(trace_byte + i);
+	for (int i = 0; i < 8; i++)
+		l->span_id[i] = (uint8_t)(span_byte + i);
+	l->flags = flags;
+	l->remote = remote;
+	if (tracestate)
+		l->tracestate = tput(s, tracestate);
+	return s->n_links++;
+}
+
+static void tstatus(struct otelp_span *s, uint8_t code, const char *msg)
+{
+	s->status = code;
+	if (msg)
+		s->status_msg = tput(s, msg);
+}
+
+static struct otelp_resource *tresource(void)
+{
+	struct otelp_resource *r = calloc(1, sizeof(*r));
+
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+static void tres_str(struct otelp_resource *r, const char *key, const char *v)
+{
+	struct otelp_resource_attr *a = &r->attrs[r->n++];
+
+	snprintf(a->key, sizeof(a->key), "%s", key);
+	snprintf(a->value, sizeof(a->value), "%s", v);
+}
+
+static void tres_int(struct otelp_resource *r, const char *key, int64_t v)
+{
+	struct otelp_resource_attr *a = &r->attrs[r->n++];
+
+	snprintf(a->key, sizeof(a->key), "%s", key);
+	a->is_int = true;
+	a->ival = v;
+}
+
+/*
+ * A root SERVER span using everything: all attribute types, span/event/link attributes
+ * interleaved in attrs[], events, links, tracestate, ERROR status, dropped counts.
+ */
+static struct otelp_span *rich_root(void)
+{
+	struct otelp_span *s = tspan("GET /users/:id", OTELP_KIND_SERVER, 0x11);
+	int e0, e1, l0, l1;
+
+	s->start_ns = 1700000000000000000ull;
+	s->end_ns = 1700000000001234567ull;
+	s->tracestate = tput(s, "vendor=abc,other=1");
+	e0 = tevent(s, "exception", 1700000000000500000ull);
+	e1 = tevent(s, "retry", 1700000000000600000ull);
+	l0 = tlink(s, 0x21, 0x31, OTELP_TRACE_FLAG_SAMPLED, true, "x=y");
+	l1 = tlink(s, 0x41, 0x51, 0, false, NULL);
+	tattr_str(s, OTELP_OWNER_SPAN, "http.request.method", "GET");
+	tattr_str(s, OTELP_OWNER_EVENT(e0), "exception.type", "Err");
+	tattr_int(s, OTELP_OWNER_SPAN, "http.response.status_code", 500);
+	tattr_str(s, OTELP_OWNER_LINK(l0), "link.kind", "follows");
+	tattr_bool(s, OTELP_OWNER_SPAN, "retry", true);
+	tattr_str(s, OTELP_OWNER_EVENT(e0), "exception.message", "bad \"thing\"");
+	tattr_double(s, OTELP_OWNER_SPAN, "ratio", 0.25);
+	tattr_int(s, OTELP_OWNER_LINK(l0), "link.n", -3);
+	tattr_int(s, OTELP_OWNER_SPAN, "big", INT64_MIN);
+	tattr_bool(s, OTELP_OWNER_SPAN, "no", false);
+	tattr_double(s, OTELP_OWNER_SPAN, "neg", -1e300);
+	tattr_str(s, OTELP_OWNER_SPAN, "empty", "");
+	s->events[e1].dropped_attrs = 2;
+	s->links[l1].dropped_attrs = 6;
+	s->dropped_attrs = 3;
+	s->dropped_events = 4;
+	s->dropped_links = 5;
+	tstatus(s, OTELP_STATUS_ERROR, "boom");
+	return s;
+}
+
+/* A CLIENT child of a remote, sampled parent; OK status whose message must not be sent. */
+static struct otelp_span *remote_child(void)
+{
+	struct otelp_span *s = tspan("SELECT", OTELP_KIND_CLIENT, 0x61);
+
+	tparent(s, 0x71, true);
+	s->start_ns = 1700000000000000100ull;
+	s->end_ns = 1700000000000000200ull;
+	tattr_str(s, OTELP_OWNER_SPAN, "db.system.name", "postgresql");
+	tstatus(s, OTELP_STATUS_OK, "ignored");
+	return s;
+}
+
+/* An INTERNAL, unsampled child of a local parent, status unset. */
+static struct otelp_span *local_child(void)
+{
+	struct otelp_span *s = tspan("work", OTELP_KIND_INTERNAL, 0x81);
+
+	tparent(s, 0x11, false);
+	s->flags = 0;
+	s->start_ns = 5;
+	s->end_ns = 6;
+	return s;
+}
+
+/* ---- protobuf comparison ---- */
+
+static void check_str(const struct otelp_span *s, struct otelp_sref r, const char *got)
+{
+	ck_assert_ptr_nonnull(got);
+	ck_assert_msg(strlen(got) == r.len && memcmp(got, otelp__sref_ptr(s, r), r.len) == 0,
+	              "string \"%s\" != \"%.*s\"", got, (int)r.len, otelp__sref_ptr(s, r));
+}
+
+static void check_kv(const struct otelp_span *s, const struct otelp_attr *a, const PB_KV *kv)
+{
+	const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
+
+	check_str(s, a->key, kv->key);
+	ck_assert_ptr_nonnull(v);
+	switch (a->type) {
+	case OTELP_ATTR_STRING:
+		ck_assert_int_eq(v->value_case,
+		                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE);
+		check_str(s, a->v.s, v->string_value);
+		break;
+	case OTELP_ATTR_BOOL:
+		ck_assert_int_eq(v->value_case,
+		                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
+		ck_assert_int_eq(!!v->bool_value, a->v.b);
+		break;
+	case OTELP_ATTR_INT:
+		ck_assert_int_eq(v->value_case,
+		                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE);
+		ck_assert_int_eq(v->int_value, a->v.i);
+		break;
+	case OTELP_ATTR_DOUBLE:
+		ck_assert_int_eq(v->value_case,
+		                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE);
+		ck_assert(memcmp(&v->double_value, &a->v.d, sizeof(double)) == 0);
+		break;
+	default:
+		ck_abort_msg("bad type");
+	}
+}
+
+/* The attributes of one owner, in attrs[] order, against a decoded list. */
+static void check_attrs(const struct otelp_span *s, unsigned owner, PB_KV **kvs, size_t n)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < s->n_attrs; i++) {
+		if (s->attrs[i].owner != owner)
+			continue;
+		ck_assert_uint_lt(j, n);
+		check_kv(s, &s->attrs[i], kvs[j++]);
+	}
+	ck_assert_uint_eq(j, n);
+}
+
+static void check_span(const struct otelp_span *s, const PB_SPAN *m)
+{
+	uint32_t flags = s->flags | 0x100u | (s->has_parent && s->parent_remote ? 0x200u : 0);
+
+	ck_assert_uint_eq(m->trace_id.len, 16);
+	ck_assert(memcmp(m->trace_id.data, s->trace_id, 16) == 0);
+	ck_assert_uint_eq(m->span_id.len, 8);
+	ck_assert(memcmp(m->span_id.data, s->span_id, 8) == 0);
+	if (s->has_parent) {
+		ck_assert_uint_eq(m->parent_span_id.len, 8);
+		ck_assert(memcmp(m->parent_span_id.data, s->parent_span_id, 8) == 0);
+	} else {
+		ck_assert_uint_eq(m->parent_span_id.len, 0);
+	}
+	check_str(s, s->tracestate, m->trace_state);
+	ck_assert_uint_eq(m->flags, flags);
+	check_str(s, s->name, m->name);
+	ck_assert_int_eq(m->kind, s->kind);
+	ck_assert_uint_eq(m->start_time_unix_nano, s->start_ns);
+	ck_assert_uint_eq(m->end_time_unix_nano, s->end_ns);
+	check_attrs(s, OTELP_OWNER_SPAN, m->attributes, m->n_attributes);
+	ck_assert_uint_eq(m->n_attributes, s->n_span_attrs);
+	ck_assert_uint_eq(m->dropped_attributes_count, s->dropped_attrs);
+
+	ck_assert_uint_eq(m->n_events, s->n_events);
+	for (size_t i = 0; i < s->n_events; i++) {
+		const struct otelp_event *e = &s->events[i];
+		const Opentelemetry__Proto__Trace__V1__Span__Event *em = m->events[i];
+
+		ck_assert_uint_eq(em->time_unix_nano, e->time_ns);
+		check_str(s, e->name, em->name);
+		check_attrs(s, OTELP_OWNER_EVENT(i), em->attributes, em->n_attributes);
+		ck_assert_uint_eq(em->n_attributes, e->n_attrs);
+		ck_assert_uint_eq(em->dropped_attributes_count, e->dropped_attrs);
+	}
+	ck_assert_uint_eq(m->dropped_events_count, s->dropped_events);
+
+	ck_assert_uint_eq(m->n_links, s->n_links);
+	for (size_t i = 0; i < s->n_links; i++) {
+		const struct otelp_link *l = &s->links[i];
+		const Opentelemetry__Proto__Trace__V1__Span__Link *lm = m->links[i];
+
+		ck_assert_uint_eq(lm->trace_id.len, 16);
+		ck_assert(memcmp(lm->trace_id.data, l->trace_id, 16) == 0);
+		ck_assert_uint_eq(lm->span_id.len, 8);
+		ck_assert(memcmp(lm->span_id.data, l->span_id, 8) == 0);
+		check_str(s, l->tracestate, lm->trace_state);
+		check_attrs(s, OTELP_OWNER_LINK(i), lm->attributes, lm->n_attributes);
+		ck_assert_uint_eq(lm->n_attributes, l->n_attrs);
+		ck_assert_uint_eq(lm->dropped_attributes_count, l->dropped_attrs);
+		ck_assert_uint_eq(lm->flags, l->flags | 0x100u | (l->remote ? 0x200u : 0));
+	}
+	ck_assert_uint_eq(m->dropped_links_count, s->dropped_links);
+
+	ck_assert_ptr_nonnull(m->status);
+	ck_assert_int_eq(m->status->code, s->status);
+	if (s->status == OTELP_STATUS_ERROR)
+		check_str(s, s->status_msg, m->status->message);
+	else
+		ck_assert_str_eq(m->status->message, "");
+}
+
+static void check_resource(const struct otelp_resource *r,
+                           const Opentelemetry__Proto__Resource__V1__Resource *m)
+{
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->n_attributes, r->n);
+	for (unsigned i = 0; i < r->n; i++) {
+		const PB_KV *kv = m->attributes[i];
+
+		ck_assert_str_eq(kv->key, r->attrs[i].key);
+		if (r->attrs[i].is_int) {
+			ck_assert_int_eq(
+			    kv->value->value_case,
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE);
+			ck_assert_int_eq(kv->value->int_value, r->attrs[i].ival);
+		} else {
+			ck_assert_int_eq(
+			    kv->value->value_case,
+			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE);
+			ck_assert_str_eq(kv->value->string_value, r->attrs[i].value);
+		}
+	}
+	ck_assert_uint_eq(m->dropped_attributes_count, 0);
+}
+
+/* Encode, decode, check the envelope; returns the decoded request (caller frees). */
+static PB_REQ *roundtrip(const struct otelp_resource *r, struct otelp_span *const *spans, size_t n,
+                         size_t expect_spans)
+{
+	struct otelp_buf out = {0};
+	PB_REQ *req;
+	const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss;
+
+	/* out holds junk first: the encoder must reset it. */
+	ck_assert_int_eq(otelp__buf_append(&out, "junk", 4), 0);
+	ck_assert_int_eq(otelp__otlp_encode_protobuf(r, spans, n, &out), 0);
+	ck_assert_uint_gt(out.len, 0);
+	req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+	    NULL, out.len, out.data);
+	otelp__buf_free(&out);
+	ck_assert_ptr_nonnull(req);
+
+	ck_assert_uint_eq(req->n_resource_spans, 1);
+	ck_assert_str_eq(req->resource_spans[0]->schema_url, SCHEMA);
+	ck_assert_uint_eq(req->resource_spans[0]->n_scope_spans, 1);
+	ss = req->resource_spans[0]->scope_spans[0];
+	ck_assert_ptr_nonnull(ss->scope);
+	ck_assert_str_eq(ss->scope->name, "otelpreload");
+	ck_assert_str_eq(ss->scope->version, OTELP_SDK_VERSION);
+	ck_assert_uint_eq(ss->scope->n_attributes, 0);
+	ck_assert_str_eq(ss->schema_url, SCHEMA);
+	ck_assert_uint_eq(ss->n_spans, expect_spans);
+	return req;
+}
+
+static void free_req(PB_REQ *req)
+{
+	opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+	    req, NULL);
+}
+
+static PB_SPAN *req_span(PB_REQ *req, size_t i)
+{
+	return req->resource_spans[0]->scope_spans[0]->spans[i];
+}
+
+/* ---- buffer, flags ---- */
+
+START_TEST(test_buf)
+{
+	struct otelp_buf b = {0};
+	char big[5000];
+
+	ck_assert_int_eq(otelp__buf_append(&b, "", 0), 0);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_int_eq(otelp__buf_append(&b, "abc", 3), 0);
+	ck_assert_uint_eq(b.len, 3);
+	ck_assert_uint_ge(b.cap, 3);
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(otelp__buf_append(&b, big, sizeof(big)), 0);
+	ck_assert_uint_eq(b.len, 3 + sizeof(big));
+	ck_assert(memcmp(b.data, "abcxxx", 6) == 0);
+	ck_assert_int_eq(otelp__buf_reserve(&b, 100000), 0);
+	ck_assert_uint_ge(b.cap, b.len + 100000);
+	ck_assert_int_eq(otelp__buf_reserve(&b, SIZE_MAX), -ENOMEM);
+	otelp__buf_free(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_eq(b.cap, 0);
+	otelp__buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_span_flags)
+{
+	struct otelp_span *root = tspan("r", OTELP_KIND_SERVER, 1);
+	struct otelp_span *rc = remote_child();
+	struct otelp_span *lc = local_child();
+	struct otelp_link l = {.flags = 1, .remote = true};
+
+	ck_assert_uint_eq(otelp__otlp_span_flags(root), 0x101);
+	ck_assert_uint_eq(otelp__otlp_span_flags(rc), 0x301);
+	ck_assert_uint_eq(otelp__otlp_span_flags(lc), 0x100);
+	lc->flags = OTELP_TRACE_FLAG_SAMPLED | OTELP_TRACE_FLAG_RANDOM;
+	ck_assert_uint_eq(otelp__otlp_span_flags(lc), 0x103);
+	rc->flags = 0;
+	ck_assert_uint_eq(otelp__otlp_span_flags(rc), 0x300);
+	ck_assert_uint_eq(otelp__otlp_link_flags(&l), 0x301);
+	l.remote = false;
+	ck_assert_uint_eq(otelp__otlp_link_flags(&l), 0x101);
+	free(root);
+	free(rc);
+	free(lc);
+}
+END_TEST
+
+START_TEST(test_utf8_seq_len)
+{
+	static const struct {
+		const char *s;
+		size_t n, want;
+	} cases[] = {
+	    {"A", 1, 1},
+	    {"\xc3\xa9", 2, 2},
+	    {"\xc3", 1, 0},
+	    {"\303A", 2, 0},
+	    {"\xc0\xaf", 2, 0},
+	    {"\xc1\xbf", 2, 0},
+	    {"\xe2\x82\xac", 3, 3},
+	    {"\xe2\x82", 2, 0},
+	    {"\xe0\x80\xaf", 3, 0},
+	    {"\xed\xa0\x80", 3, 0},
+	    {"\xed\x9f\xbf", 3, 3},
+	    {"\xf0\x9f\x98\x80", 4, 4},
+	    {"\xf0\x8f\xbf\xbf", 4, 0},
+	    {"\xf4\x8f\xbf\xbf", 4, 4},
+	    {"\xf4\x90\x80\x80", 4, 0},
+	    {"\xf5\x80\x80\x80", 4, 0},
+	    {"\x80", 1, 0},
+	    {"\xff", 1, 0},
+	};
+
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(cases); i++)
+		ck_assert_msg(otelp__utf8_seq_len((const uint8_t *)cases[i].s, cases[i].n) ==
+		                  cases[i].want,
+		              "case %zu", i);
+}
+END_TEST
+
+/* ---- protobuf ---- */
+
+START_TEST(test_pb_roundtrip)
+{
+	struct otelp_resource *r = tresource();
+	struct otelp_span *spans[3] = {rich_root(), remote_child(), local_child()};
+	PB_REQ *req;
+	PB_SPAN *m;
+
+	tres_str(r, "service.name", "checkout");
+	tres_int(r, "process.pid", 4242);
+	tres_str(r, "telemetry.sdk.language", "c");
+	tres_int(r, "negative", -1);
+
+	req = roundtrip(r, spans, 3, 3);
+	check_resource(r, req->resource_spans[0]->resource);
+	for (size_t i = 0; i < 3; i++)
+		check_span(spans[i], req_span(req, i));
+
+	/* The same facts again as literals, not derived from the input. */
+	m = req_span(req, 0);
+	ck_assert_uint_eq(m->flags, 0x101);
+	ck_assert_uint_eq(m->parent_span_id.len, 0);
+	ck_assert_int_eq(m->kind,
+	                 OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+	ck_assert_str_eq(m->name, "GET /users/:id");
+	ck_assert_str_eq(m->trace_state, "vendor=abc,other=1");
+	ck_assert_uint_eq(m->start_time_unix_nano, 1700000000000000000ull);
+	ck_assert_uint_eq(m->end_time_unix_nano, 1700000000001234567ull);
+	ck_assert_uint_eq(m->n_attributes, 8);
+	ck_assert_str_eq(m->attributes[0]->key, "http.request.method");
+	ck_assert_str_eq(m->attributes[0]->value->string_value, "GET");
+	ck_assert_str_eq(m->attributes[1]->key, "http.response.status_code");
+	ck_assert_int_eq(m->attributes[1]->value->int_value, 500);
+	ck_assert(m->attributes[2]->value->bool_value);
+	ck_assert(m->attributes[3]->value->double_value == 0.25);
+	ck_assert_int_eq(m->attributes[4]->value->int_value, INT64_MIN);
+	ck_assert_str_eq(m->attributes[7]->value->string_value, "");
+	ck_assert_uint_eq(m->dropped_attributes_count, 3);
+	ck_assert_uint_eq(m->n_events, 2);
+	ck_assert_str_eq(m->events[0]->name, "exception");
+	ck_assert_uint_eq(m->events[0]->n_attributes, 2);
+	ck_assert_str_eq(m->events[0]->attributes[1]->value->string_value, "bad \"thing\"");
+	ck_assert_uint_eq(m->events[1]->n_attributes, 0);
+	ck_assert_uint_eq(m->events[1]->dropped_attributes_count, 2);
+	ck_assert_uint_eq(m->dropped_events_count, 4);
+	ck_assert_uint_eq(m->n_links, 2);
+	ck_assert_uint_eq(m->links[0]->flags, 0x301);
+	ck_assert_str_eq(m->links[0]->trace_state, "x=y");
+	ck_assert_uint_eq(m->links[0]->n_attributes, 2);
+	ck_assert_int_eq(m->links[0]->attributes[1]->value->int_value, -3);
+	ck_assert_uint_eq(m->links[1]->flags, 0x100);
+	ck_assert_str_eq(m->links[1]->trace_state, "");
+	ck_assert_uint_eq(m->links[1]->dropped_attributes_count, 6);
+	ck_assert_uint_eq(m->dropped_links_count, 5);
+	ck_assert_int_eq(m->status->code,
+	                 OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
+	ck_assert_str_eq(m->status->message, "boom");
+
+	m = req_span(req, 1);
+	ck_assert_uint_eq(m->flags, 0x301);
+	ck_assert_uint_eq(m->parent_span_id.len, 8);
+	ck_assert_uint_eq(m->parent_span_id.data[0], 0x71);
+	ck_assert_str_eq(m->trace_state, "");
+	ck_assert_int_eq(m->status->code,
+	                 OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK);
+	ck_assert_str_eq(m->status->message, "");
+
+	m = req_span(req, 2);
+	ck_assert_uint_eq(m->flags, 0x100);
+	ck_assert_int_eq(m->status->code, 0);
+	ck_assert_uint_eq(m->n_events + m->n_links + m->n_attributes, 0);
+
+	free_req(req);
+	for (size_t i = 0; i < 3; i++)
+		free(spans[i]);
+	free(r);
+}
+END_TEST
+
+START_TEST(test_pb_empty_and_null)
+{
+	struct otelp_resource *r = tresource();
+	struct otelp_span *spans[3] = {NULL, local_child(), NULL};
+	struct otelp_buf out = {0};
+	PB_REQ *req;
+
+	/* No spans, no resource attributes: still a well-formed envelope. */
+	req = roundtrip(r, NULL, 0, 0);
+	ck_assert_uint_eq(req->resource_spans[0]->resource->n_attributes, 0);
+	free_req(req);
+
+	/* No resource at all; NULL entries skipped. */
+	req = roundtrip(NULL, spans, 3, 1);
+	check_span(spans[1], req_span(req, 0));
+	free_req(req);
+
+	ck_assert_int_eq(otelp__otlp_encode_protobuf(r, NULL, 1, &out), -EINVAL);
+	otelp__buf_free(&out);
+	free(spans[1]);
+	free(r);
+}
+END_TEST
+
+/* Ill-formed UTF-8 becomes U+FFFD per byte; a Python decoder would reject the request. */
+START_TEST(test_pb_invalid_utf8)
+{
+	struct otelp_span *s = tspan("a\377b", OTELP_KIND_INTERNAL, 1);
+	struct otelp_resource *r = tresource();
+	PB_REQ *req;
+	PB_SPAN *m;
+
+	tattr_strn(s, OTELP_OWNER_SPAN, "k\xc0\xaf", "\xe2\x82\xac\xe2\x82", 5);
+	tres_str(r, "service.name", "s\xed\xa0\x80");
+	req = roundtrip(r, &s, 1, 1);
+	m = req_span(req, 0);
+	ck_assert_str_eq(m->name, "a\357\277\275b");
+	ck_assert_str_eq(m->attributes[0]->key, "k\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_str_eq(m->attributes[0]->value->string_value,
+	                 "\xe2\x82\xac\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_str_eq(req->resource_spans[0]->resource->attributes[0]->value->string_value,
+	                 "s\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free_req(req);
+	free(s);
+	free(r);
+}
+END_TEST
+
+/* Many full spans: every capacity used, buffer growth, field-by-field check of all. */
+START_TEST(test_pb_big_batch)
+{
+	enum { N = 150 };
+	struct otelp_span *spans[N];
+	struct otelp_resource *r = tresource();
+	PB_REQ *req;
+	char key[32], val[64];
+
+	for (int i = 0; i < OTELP_RESOURCE_MAX; i++) {
+		snprintf(key, sizeof(key), "res.%d", i);
+		if (i % 2)
+			tres_int(r, key, i);
+		else
+			tres_str(r, key, "value");
+	}
+	for (int i = 0; i < N; i++) {
+		struct otelp_span *s = tspan("span", (uint8_t)(1 + i % 5), (uint8_t)i);
+
+		if (i % 3)
+			tparent(s, (uint8_t)(i + 1), i % 2);
+		s->start_ns = (uint64_t)i * 1000;
+		s->end_ns = s->start_ns + 999;
+		for (int e = 0; e < OTELP_SPAN_EVENTS_MAX; e++)
+			tevent(s, "ev", (uint64_t)e);
+		for (int l = 0; l < OTELP_SPAN_LINKS_MAX; l++)
+			tlink(s, (uint8_t)l, (uint8_t)(l + 1), (uint8_t)(l & 1), l & 1,
+			      l ? "a=b" : NULL);
+		for (int a = 0; a < OTELP_SPAN_ATTRS_MAX; a++) {
+			unsigned owner = a % 3 == 0   ? OTELP_OWNER_SPAN
+			                 : a % 3 == 1 ? OTELP_OWNER_EVENT(a % OTELP_SPAN_EVENTS_MAX)
+			                              : OTELP_OWNER_LINK(a % OTELP_SPAN_LINKS_MAX);
+
+			snprintf(key, sizeof(key), "attr.%d", a);
+			snprintf(val, sizeof(val), "value-%d-%d", i, a);
+			switch (a % 4) {
+			case 0:
+				tattr_str(s, owner, key, val);
+				break;
+			case 1:
+				tattr_int(s, owner, key, (int64_t)i * a - 1000);
+				break;
+			case 2:
+				tattr_bool(s, owner, key, a & 1);
+				break;
+			default:
+				tattr_double(s, owner, key, i / 7.0);
+				break;
+			}
+		}
+		tstatus(s, (uint8_t)(i % 3), "status message");
+		spans[i] = s;
+	}
+	req = roundtrip(r, spans, N, N);
+	check_resource(r, req->resource_spans[0]->resource);
+	for (int i = 0; i < N; i++)
+		check_span(spans[i], req_span(req, (size_t)i));
+	free_req(req);
+	for (int i = 0; i < N; i++)
+		free(spans[i]);
+	free(r);
+}
+END_TEST
+
+/* ---- response decoding ---- */
+
+static void pack_response(struct otelp_buf *b, bool partial, int64_t rejected, const char *msg)
+{
+	PB_RESP resp =
+	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+	PB_PARTIAL ps =
+	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+	size_t n;
+
+	if (partial) {
+		ps.rejected_spans = rejected;
+		if (msg)
+			ps.error_message = (char *)msg;
+		resp.partial_success = &ps;
+	}
+	n = opentelemetry__proto__collector__trace__v1__export_trace_service_response__get_packed_size(
+	    &resp);
+	b->len = 0;
+	ck_assert_int_eq(otelp__buf_reserve(b, n + 1), 0);
+	b->len = opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(
+	    &resp, b->data);
+}
+
+START_TEST(test_decode_protobuf)
+{
+	struct otelp_buf b = {0};
+	int64_t rej = -5;
+	char msg[64];
+
+	pack_response(&b, true, 3, "too many spans");
+	ck_assert_int_eq(otelp__otlp_decode_response(b.data, b.len, false, &rej, msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 3);
+	ck_assert_str_eq(msg, "too many spans");
+
+	/* Truncated to cap, never in the middle of a character. */
+	ck_assert_int_eq(otelp__otlp_decode_response(b.data, b.len, false, &rej, msg, 4), 0);
+	ck_assert_str_eq(msg, "too");
+	pack_response(&b, true, 0, "a\xc3\xa9z");
+	ck_assert_int_eq(otelp__otlp_decode_response(b.data, b.len, false, &rej, msg, 3), 0);
+	ck_assert_str_eq(msg, "a");
+	ck_assert_int_eq(otelp__otlp_decode_response(b.data, b.len, false, &rej, msg, 4), 0);
+	ck_assert_str_eq(msg, "a\xc3\xa9");
+	ck_assert_int_eq(rej, 0);
+	/* NULL outputs are allowed. */
+	ck_assert_int_eq(otelp__otlp_decode_response(b.data, b.len, false, NULL, NULL, 0), 0);
+
+	/* Warning only: rejected 0, message set. */
+	pack_response(&b, true, 0, "heads up");
+	ck_assert_int_eq(otelp__otlp_decode_response(b.data, b.len, false, &rej, msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_str_eq(msg, "heads up");
+
+	/* Full success: no partial_success. */
+	pack_response(&b, false, 0, NULL);
+	strcpy(msg, "stale");
+	rej = 9;
+	ck_assert_int_eq(otelp__otlp_decode_response(b.data, b.len, false, &rej, msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_str_eq(msg, "");
+
+	/* Empty body. */
+	strcpy(msg, "stale");
+	rej = 9;
+	ck_assert_int_eq(
+	    otelp__otlp_decode_response((const uint8_t *)"", 0, false, &rej, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_str_eq(msg, "");
+
+	/* Garbage: a length running past the end, a bad wire type. */
+	ck_assert_int_eq(otelp__otlp_decode_response((const uint8_t *)"\n\020abc", 5, false, &rej,
+	                                             msg, sizeof(msg)),
+	                 -1);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_str_eq(msg, "");
+	ck_assert_int_eq(otelp__otlp_decode_response((const uint8_t *)"\x0f\x01", 2, false, &rej,
+	                                             msg, sizeof(msg)),
+	                 -1);
+	otelp__buf_free(&b);
+}
+END_TEST
+
+static int json_resp(const char *body, int64_t *rej, char *msg, size_t cap)
+{
+	return otelp__otlp_decode_response((const uint8_t *)body, strlen(body), true, rej, msg,
+	                                   cap);
+}
+
+START_TEST(test_decode_json)
+{
+	int64_t rej;
+	char msg[128];
+
+	ck_assert_int_eq(json_resp("{\"partialSuccess\":{\"rejectedSpans\":\"5\","
+	                           "\"errorMessage\":\"a \\\"q\\\" \\\\ \\/ \\n\\t \\u00e9 "
+	                           "\\ud83d\\ude00 \\ud800x\"}}",
+	                           &rej, msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 5);
+	ck_assert_str_eq(msg, "a \"q\" \\ / \n\t \xc3\xa9 \xf0\x9f\x98\x80 \xef\xbf\xbdx");
+
+	ck_assert_int_eq(json_resp(" {\"partialSuccess\" : { \"rejectedSpans\" : 7 } } \n", &rej,
+	                           msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 7);
+	ck_assert_str_eq(msg, "");
+
+	/* proto names, unknown members at every level, exponent form. */
+	ck_assert_int_eq(json_resp("{\"foo\":[1,{\"a\":null,\"b\":[true,false]},\"x\",-2.5e3],"
+	                           "\"partial_success\":{\"other\":{\"rejectedSpans\":99},"
+	                           "\"error_message\":\"m\",\"rejected_spans\":2.0e1}}",
+	                           &rej, msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 20);
+	ck_assert_str_eq(msg, "m");
+
+	/* A key inside a string is not a key. */
+	ck_assert_int_eq(json_resp("{\"partialSuccess\":{\"errorMessage\":"
+	                           "\"\\\"rejectedSpans\\\":9\"}}",
+	                           &rej, msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_str_eq(msg, "\"rejectedSpans\":9");
+
+	ck_assert_int_eq(json_resp("{\"partialSuccess\":{\"rejectedSpans\":\"12345678901\"}}", &rej,
+	                           msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 12345678901ll);
+
+	/* Truncation keeps whole characters. */
+	ck_assert_int_eq(
+	    json_resp("{\"partialSuccess\":{\"errorMessage\":\"ab\\u00e9cd\"}}", &rej, msg, 4), 0);
+	ck_assert_str_eq(msg, "ab");
+
+	/* Empty and absent. */
+	ck_assert_int_eq(json_resp("{}", &rej, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_str_eq(msg, "");
+	ck_assert_int_eq(json_resp("{\"partialSuccess\":{}}", &rej, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(json_resp("{\"partialSuccess\":null}", &rej, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(json_resp("{\"partialSuccess\":{\"rejectedSpans\":null,"
+	                           "\"errorMessage\":null}}",
+	                           &rej, msg, sizeof(msg)),
+	                 0);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_str_eq(msg, "");
+	strcpy(msg, "stale");
+	ck_assert_int_eq(json_resp("", &rej, msg, sizeof(msg)), 0);
+	ck_assert_str_eq(msg, "");
+	ck_assert_int_eq(json_resp(" \r\n\t", &rej, msg, sizeof(msg)), 0);
+
+	/* Garbage. */
+	ck_assert_int_eq(json_resp("not json", &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(json_resp("[1,2]", &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(json_resp("{\"partialSuccess\":", &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(
+	    json_resp("{\"partialSuccess\":{\"errorMessage\":\"abc", &rej, msg, sizeof(msg)), -1);
+	ck_assert_str_eq(msg, "");
+	ck_assert_int_eq(
+	    json_resp("{\"partialSuccess\":{\"rejectedSpans\":\"abc\"}}", &rej, msg, sizeof(msg)),
+	    -1);
+	ck_assert_int_eq(rej, 0);
+	ck_assert_int_eq(json_resp("{\"a\":tru}", &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(json_resp("{\"a\":\"\\x\"}", &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(json_resp("{\"a\" 1}", &rej, msg, sizeof(msg)), -1);
+	ck_assert_int_eq(json_resp("{\"a\":1,}", &rej, msg, sizeof(msg)), -1);
+}
+END_TEST
+
+START_TEST(test_decode_json_deep)
+{
+	char body[400];
+	int64_t rej;
+	char msg[8];
+	size_t n = 0;
+
+	/* Nesting beyond the limit is refused, not followed. */
+	n += (size_t)snprintf(body + n, sizeof(body) - n, "{\"a\":");
+	for (int i = 0; i < 100; i++)
+		body[n++] = '[';
+	for (int i = 0; i < 100; i++)
+		body[n++] = ']';
+	body[n++] = '}';
+	body[n] = '\0';
+	ck_assert_int_eq(json_resp(body, &rej, msg, sizeof(msg)), -1);
+}
+END_TEST
+
+/* ---- JSON ---- */
+
+static struct otelp_resource *golden_resource(void)
+{
+	struct otelp_resource *r = tresource();
+
+	tres_str(r, "service.name", "svc");
+	tres_int(r, "process.pid", 42);
+	return r;
+}
+
+static struct otelp_span *golden_root(void)
+{
+	struct otelp_span *s = tspan("op", OTELP_KIND_INTERNAL, 0x11);
+	int e, l;
+
+	s->start_ns = 1000000000000000001ull;
+	s->end_ns = 1000000000002000000ull;
+	tattr_str(s, OTELP_OWNER_SPAN, "s", "v");
+	tattr_int(s, OTELP_OWNER_SPAN, "i", -7);
+	e = tevent(s, "ev", 1000000000001000000ull);
+	tattr_int(s, OTELP_OWNER_EVENT(e), "n", 1);
+	tattr_bool(s, OTELP_OWNER_SPAN, "b", false);
+	tattr_double(s, OTELP_OWNER_SPAN, "d", 1.5);
+	l = tlink(s, 0x21, 0x31, OTELP_TRACE_FLAG_SAMPLED, true, "k=v");
+	ck_assert_int_eq(l, 0);
+	tstatus(s, OTELP_STATUS_ERROR, "bad");
+	return s;
+}
+
+static struct otelp_span *golden_child(void)
+{
+	struct otelp_span *s = tspan("child", OTELP_KIND_CLIENT, 0x41);
+
+	tparent(s, 0x11, false);
+	s->tracestate = tput(s, "a=b");
+	s->start_ns = 1000000000000500000ull;
+	s->end_ns = 1000000000000600000ull;
+	s->dropped_attrs = 2;
+	s->dropped_events = 1;
+	s->dropped_links = 1;
+	tstatus(s, OTELP_STATUS_OK, "not sent");
+	return s;
+}
+
+static const char golden_json[] =
+    "{\"resourceSpans\":[{"
+    "\"resource\":{\"attributes\":["
+    "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc\"}},"
+    "{\"key\":\"process.pid\",\"value\":{\"intValue\":\"42\"}}]},"
+    "\"scopeSpans\":[{\"scope\":{\"name\":\"otelpreload\",\"version\":\"" OTELP_SDK_VERSION "\"},"
+    "\"spans\":["
+    "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"1112131415161718\","
+    "\"flags\":257,\"name\":\"op\",\"kind\":1,"
+    "\"startTimeUnixNano\":\"1000000000000000001\",\"endTimeUnixNano\":\"1000000000002000000\","
+    "\"attributes\":["
+    "{\"key\":\"s\",\"value\":{\"stringValue\":\"v\"}},"
+    "{\"key\":\"i\",\"value\":{\"intValue\":\"-7\"}},"
+    "{\"key\":\"b\",\"value\":{\"boolValue\":false}},"
+    "{\"key\":\"d\",\"value\":{\"doubleValue\":1.5}}],"
+    "\"events\":[{\"timeUnixNano\":\"1000000000001000000\",\"name\":\"ev\","
+    "\"attributes\":[{\"key\":\"n\",\"value\":{\"intValue\":\"1\"}}]}],"
+    "\"links\":[{\"traceId\":\"2122232425262728292a2b2c2d2e2f30\",\"spanId\":\"3132333435363738\","
+    "\"traceState\":\"k=v\",\"flags\":769}],"
+    "\"status\":{\"code\":2,\"message\":\"bad\"}},"
+    "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"4142434445464748\","
+    "\"traceState\":\"a=b\",\"parentSpanId\":\"1112131415161718\","
+    "\"flags\":257,\"name\":\"child\",\"kind\":3,"
+    "\"startTimeUnixNano\":\"1000000000000500000\",\"endTimeUnixNano\":\"1000000000000600000\","
+    "\"droppedAttributesCount\":2,\"droppedEventsCount\":1,\"droppedLinksCount\":1,"
+    "\"status\":{\"code\":1}}"
+    "],\"schemaUrl\":\"" SCHEMA "\"}],"
+    "\"schemaUrl\":\"" SCHEMA "\"}]}";
+
+static void encode_json(const struct otelp_resource *r, struct otelp_span *const *spans, size_t n,
+                        struct otelp_buf *out)
+{
+	ck_assert_int_eq(otelp__buf_append(out, "junk", 4), 0);
+	ck_assert_int_eq(otelp__otlp_encode_json(r, spans, n, out), 0);
+}
+
+static bool buf_eq(const struct otelp_buf *b, const char *want)
+{
+	return b->len == strlen(want) && memcmp(b->data, want, b->len) == 0;
+}
+
+START_TEST(test_json_golden)
+{
+	struct otelp_resource *r = golden_resource();
+	struct otelp_span *spans[2] = {golden_root(), golden_child()};
+	struct otelp_buf out = {0};
+
+	encode_json(r, spans, 2, &out);
+	ck_assert_msg(buf_eq(&out, golden_json), "got:\n%.*s\nwant:\n%s", (int)out.len, out.data,
+	              golden_json);
+
+	/* Empty batch, no resource. */
+	encode_json(NULL, NULL, 0, &out);
+	ck_assert_msg(buf_eq(&out,
+	                     "{\"resourceSpans\":[{\"resource\":{},\"scopeSpans\":[{\"scope\":"
+	                     "{\"name\":\"otelpreload\",\"version\":\"" OTELP_SDK_VERSION
+	                     "\"},\"spans\":[],\"schemaUrl\":\"" SCHEMA
+	                     "\"}],\"schemaUrl\":\"" SCHEMA "\"}]}"),
+	              "got %.*s", (int)out.len, out.data);
+	ck_assert_int_eq(otelp__otlp_encode_json(r, NULL, 1, &out), -EINVAL);
+	otelp__buf_free(&out);
+	free(spans[0]);
+	free(spans[1]);
+	free(r);
+}
+END_TEST
+
+START_TEST(test_json_doubles)
+{
+	static const struct {
+		double d;
+		const char *want;
+	} cases[] = {
+	    {0.1, "0.1"},
+	    {0.1 + 0.2, "0.30000000000000004"},
+	    {1.0 / 3, "0.3333333333333333"},
+	    {1e300, "1e+300"},
+	    {-0.0, "-0"},
+	    {3.0, "3"},
+	    {-2.5, "-2.5"},
+	    {5e-324, "4.94065645841247e-324"},
+	    {1.7976931348623157e308, "1.7976931348623157e+308"},
+	    {NAN, "\"NaN\""},
+	    {INFINITY, "\"Infinity\""},
+	    {-INFINITY, "\"-Infinity\""},
+	};
+	struct otelp_buf out = {0};
+
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(cases); i++) {
+		struct otelp_span *s = tspan("d", OTELP_KIND_INTERNAL, 1);
+		char want[128];
+
+		tattr_double(s, OTELP_OWNER_SPAN, "x", cases[i].d);
+		encode_json(NULL, &s, 1, &out);
+		snprintf(want, sizeof(want), "{\"key\":\"x\",\"value\":{\"doubleValue\":%s}}",
+		         cases[i].want);
+		ck_assert_msg(memmem(out.data, out.len, want, strlen(want)), "case %zu: %.*s", i,
+		              (int)out.len, out.data);
+		free(s);
+	}
+	otelp__buf_free(&out);
+}
+END_TEST
+
+/* With a decimal-comma locale, numbers must still use '.' (only when such a locale exists). */
+START_TEST(test_json_locale)
+{
+	static const char *const locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+	                                      "fr_FR.utf8"};
+	struct otelp_span *s = tspan("d", OTELP_KIND_INTERNAL, 1);
+	struct otelp_buf out = {0};
+	char line[512];
+	bool set = false;
+
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(locales) && !set; i++)
+		set = setlocale(LC_ALL, locales[i]) != NULL;
+	tattr_double(s, OTELP_OWNER_SPAN, "x", 1.5);
+	encode_json(NULL, &s, 1, &out);
+	otelp__console_format(s, NULL, line, sizeof(line));
+	setlocale(LC_ALL, "C");
+	ck_assert(memmem(out.data, out.len, "\"doubleValue\":1.5}", 18) != NULL);
+	ck_assert_ptr_nonnull(strstr(line, "x=1.5}"));
+	otelp__buf_free(&out);
+	free(s);
+}
+END_TEST
+
+/*
+ * Run Python on a JSON document (given on stdin as bytes, decoded as strict UTF-8, parsed by
+ * the strict json module); its stdout goes to out. Returns its exit status, or 77 when
+ * python3 is missing.
+ */
+static int run_python(const char *code, const struct otelp_buf *json, char *out, size_t cap)
+{
+	char path[] = "/tmp/otelp-json-XXXXXX";
+	char cmd[2048];
+	FILE *f;
+	size_t got;
+	int fd, st;
+
+	if (access("/usr/bin/python3", X_OK) != 0)
+		return 77;
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, json->data, json->len), (ssize_t)json->len);
+	close(fd);
+	snprintf(cmd, sizeof(cmd),
+	         "/usr/bin/python3 -c 'import json,sys; "
+	         "d=json.loads(sys.stdin.buffer.read().decode(\"utf-8\")); %s' < %s",
+	         code, path);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	got = fread(out, 1, cap - 1, f);
+	out[got] = '\0';
+	st = pclose(f);
+	unlink(path);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_json_golden_python)
+{
+	struct otelp_resource *r = golden_resource();
+	struct otelp_span *spans[2] = {golden_root(), golden_child()};
+	struct otelp_buf out = {0};
+	char res[256];
+	int rc;
+
+	encode_json(r, spans, 2, &out);
+	rc = run_python("s=d[\"resourceSpans\"][0][\"scopeSpans\"][0][\"spans\"]; "
+	                "print(len(s), s[0][\"attributes\"][3][\"value\"][\"doubleValue\"], "
+	                "s[1][\"parentSpanId\"], \"parentSpanId\" in s[0])",
+	                &out, res, sizeof(res));
+	if (rc != 77) {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_str_eq(res, "2 1.5 1112131415161718 False\n");
+	}
+	otelp__buf_free(&out);
+	free(spans[0]);
+	free(spans[1]);
+	free(r);
+}
+END_TEST
+
+/* Quotes, backslash, controls, DEL, ill-formed and well-formed UTF-8, everywhere strings go. */
+static const char nasty[] = "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f|\xff|\xc0\xaf|\xed\xa0\x80|"
+                            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xe2\x82";
+/* The same, as Python prints json.dumps() of it (ASCII, every escape standard). */
+static const char nasty_py[] = "\"q\\\"b\\\\s/\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f|\\ufffd|"
+                               "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|\\u00e9\\u20ac\\ud83d\\ude00|"
+                               "\\ufffd\\ufffd\"";
+
+START_TEST(test_json_nasty)
+{
+	struct otelp_resource *r = tresource();
+	struct otelp_span *s = tspan(nasty, OTELP_KIND_SERVER, 1);
+	struct otelp_buf out = {0};
+	char res[1024];
+	int rc, e, l;
+
+	tparent(s, 9, true);
+	s->tracestate = tput(s, nasty);
+	tattr_str(s, OTELP_OWNER_SPAN, nasty, nasty);
+	e = tevent(s, nasty, 1);
+	tattr_str(s, OTELP_OWNER_EVENT(e), nasty, nasty);
+	l = tlink(s, 1, 2, 1, false, nasty);
+	tattr_str(s, OTELP_OWNER_LINK(l), nasty, nasty);
+	tattr_strn(s, OTELP_OWNER_SPAN, "nul", "a\0b", 3);
+	tstatus(s, OTELP_STATUS_ERROR, nasty);
+	tres_str(r, nasty, nasty);
+
+	encode_json(r, &s, 1, &out);
+	/* Raw control bytes never appear; the escapes do. */
+	for (size_t i = 0; i < out.len; i++)
+		ck_assert_msg(out.data[i] >= 0x20 && out.data[i] != 0x7f, "raw byte %#x at %zu",
+		              out.data[i], i);
+	ck_assert(memmem(out.data, out.len, "\\u0001\\u001f\\u007f|", 19) != NULL);
+	ck_assert(memmem(out.data, out.len, "a\\u0000b", 8) != NULL);
+
+	rc = run_python("s=d[\"resourceSpans\"][0][\"scopeSpans\"][0][\"spans\"][0]; "
+	                "print(json.dumps(s[\"name\"])); "
+	                "print(json.dumps(s[\"attributes\"][0][\"value\"][\"stringValue\"])); "
+	                "print(json.dumps(s[\"events\"][0][\"attributes\"][0][\"key\"])); "
+	                "print(json.dumps(s[\"links\"][0][\"traceState\"])); "
+	                "print(json.dumps(s[\"status\"][\"message\"])); "
+	                "print(json.dumps(d[\"resourceSpans\"][0][\"resource\"][\"attributes\"][0]"
+	                "[\"value\"][\"stringValue\"]))",
+	                &out, res, sizeof(res));
+	if (rc != 77) {
+		char want[1024];
+
+		ck_assert_int_eq(rc, 0);
+		snprintf(want, sizeof(want), "%s\n%s\n%s\n%s\n%s\n%s\n", nasty_py, nasty_py,
+		         nasty_py, nasty_py, nasty_py, nasty_py);
+		ck_assert_str_eq(res, want);
+	}
+	otelp__buf_free(&out);
+	free(s);
+	free(r);
+}
+END_TEST
+
+/* The big batch as JSON: valid, and every span present. */
+START_TEST(test_json_big_python)
+{
+	enum { N = 50 };
+	struct otelp_span *spans[N];
+	struct otelp_buf out = {0};
+	char res[64];
+	int rc;
+
+	for (int i = 0; i < N; i++)
+		spans[i] = rich_root();
+	encode_json(NULL, spans, N, &out);
+	rc = run_python("print(len(d[\"resourceSpans\"][0][\"scopeSpans\"][0][\"spans\"]))", &out,
+	                res, sizeof(res));
+	if (rc != 77) {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_str_eq(res, "50\n");
+	}
+	otelp__buf_free(&out);
+	for (int i = 0; i < N; i++)
+		free(spans[i]);
+}
+END_TEST
+
+/* ---- console ---- */
+
+START_TEST(test_console_golden)
+{
+	struct otelp_resource *r = golden_resource();
+	struct otelp_span *root = golden_root(), *child = golden_child(), *rc = remote_child();
+	char line[1024];
+	size_t n;
+
+	n = otelp__console_format(root, r, line, sizeof(line));
+	ck_assert_str_eq(line, "otelpreload span trace=0102030405060708090a0b0c0d0e0f10 "
+	                       "span=1112131415161718 parent=- kind=internal name=\"op\" "
+	                       "start=1000000000000000001 dur=1.999ms status=error(\"bad\") "
+	                       "service=\"svc\" attrs={s=\"v\", i=-7, b=false, d=1.5} "
+	                       "events=[\"ev\"] links=1\n");
+	ck_assert_uint_eq(n, strlen(line));
+
+	n = otelp__console_format(child, r, line, sizeof(line));
+	ck_assert_str_eq(line, "otelpreload span trace=0102030405060708090a0b0c0d0e0f10 "
+	                       "span=4142434445464748 parent=1112131415161718 kind=client "
+	                       "name=\"child\" start=1000000000000500000 dur=0.100ms status=ok "
+	                       "service=\"svc\" attrs={} dropped_attrs=2 dropped_events=1 "
+	                       "dropped_links=1\n");
+	ck_assert_uint_eq(n, strlen(line));
+
+	n = otelp__console_format(rc, NULL, line, sizeof(line));
+	ck_assert_str_eq(line, "otelpreload span trace=0102030405060708090a0b0c0d0e0f10 "
+	                       "span=6162636465666768 parent=7172737475767778(remote) kind=client "
+	                       "name=\"SELECT\" start=1700000000000000100 dur=0.000ms status=ok "
+	                       "service=- attrs={db.system.name=\"postgresql\"}\n");
+	ck_assert_uint_eq(n, strlen(line));
+	free(root);
+	free(child);
+	free(rc);
+	free(r);
+}
+END_TEST
+
+static bool valid_utf8(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t l = otelp__utf8_seq_len((const uint8_t *)s + i, n - i);
+
+		if (!l)
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+START_TEST(test_console_one_line_and_truncation)
+{
+	struct otelp_resource *r = tresource();
+	struct otelp_span *s =
+	    tspan("multi\nline\r\"name\" \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", OTELP_KIND_SERVER, 1);
+	char full[2048], line[2048];
+	size_t n, total;
+
+	tres_str(r, "service.name", "a\nb");
+	tattr_str(s, OTELP_OWNER_SPAN, "k\ney", "v\nal\xff");
+	tattr_double(s, OTELP_OWNER_SPAN, "nan", NAN);
+	tattr_double(s, OTELP_OWNER_SPAN, "inf", -INFINITY);
+	tstatus(s, OTELP_STATUS_ERROR, "x\ny");
+	s->end_ns = 3;
+	s->start_ns = 5; /* negative duration shows as 0 */
+
+	total = otelp__console_format(s, r, full, sizeof(full));
+	ck_assert_uint_eq(total, strlen(full));
+	ck_assert_ptr_eq(strchr(full, '\n'), full + total - 1);
+	ck_assert_ptr_nonnull(strstr(full, "name=\"multi\\nline\\r\\\"name\\\" "));
+	ck_assert_ptr_nonnull(strstr(full, " dur=0.000ms status=error(\"x\\ny\") service=\"a\\nb\" "
+	                                   "attrs={k\\ney=\"v\\nal\xef\xbf\xbd\", nan=NaN, "
+	                                   "inf=-Infinity}\n"));
+	ck_assert(valid_utf8(full, total));
+
+	/* Every cap: NUL-terminated, one line, valid UTF-8, a prefix of the full line. */
+	for (size_t cap = 2; cap <= total + 3; cap++) {
+		memset(line, 'Q', sizeof(line));
+		n = otelp__console_format(s, r, line, cap);
+		ck_assert_uint_lt(n, cap);
+		ck_assert_uint_eq(n, strlen(line));
+		ck_assert_int_eq(line[n - 1], '\n');
+		ck_assert_ptr_eq(strchr(line, '\n'), line + n - 1);
+		ck_assert_int_eq(line[cap], 'Q');
+		ck_assert(valid_utf8(line, n));
+		if (cap > total) {
+			ck_assert_str_eq(line, full);
+		} else {
+			size_t keep = n >= 4 ? n - 4 : 0;
+
+			ck_assert(memcmp(line, full, keep) == 0);
+			if (cap >= 5)
+				ck_assert(memcmp(line + n - 4, "...\n", 4) == 0);
+		}
+	}
+	ck_assert_uint_eq(otelp__console_format(s, r, line, 2), 1);
+	ck_assert_str_eq(line, "\n");
+	line[0] = 'Q';
+	ck_assert_uint_eq(otelp__console_format(s, r, line, 1), 0);
+	ck_assert_int_eq(line[0], '\0');
+	ck_assert_uint_eq(otelp__console_format(s, r, line, 0), 0);
+	free(s);
+	free(r);
+}
+END_TEST
+
+static Suite *otlp_suite(void)
+{
+	Suite *s = suite_create("otlp-encode");
+	TCase *tc;
+
+	tc = tcase_create("basics");
+	tcase_add_test(tc, test_buf);
+	tcase_add_test(tc, test_span_flags);
+	tcase_add_test(tc, test_utf8_seq_len);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("protobuf");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_pb_roundtrip);
+	tcase_add_test(tc, test_pb_empty_and_null);
+	tcase_add_test(tc, test_pb_invalid_utf8);
+	tcase_add_test(tc, test_pb_big_batch);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("response");
+	tcase_add_test(tc, test_decode_protobuf);
+	tcase_add_test(tc, test_decode_json);
+	tcase_add_test(tc, test_decode_json_deep);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("json");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_json_golden);
+	tcase_add_test(tc, test_json_doubles);
+	tcase_add_test(tc, test_json_locale);
+	tcase_add_test(tc, test_json_golden_python);
+	tcase_add_test(tc, test_json_nasty);
+	tcase_add_test(tc, test_json_big_python);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("console");
+	tcase_add_test(tc, test_console_golden);
+	tcase_add_test(tc, test_console_one_line_and_truncation);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(otlp_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

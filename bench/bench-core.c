@@ -1,0 +1,184 @@
+/*
+ * Core benchmarks (meson benchmark(); results in docs/benchmarks.md):
+ *
+ *   span   cost of one span start + 3 attributes + end + enqueue, as a hook pays it: median
+ *          over batches of 1000 spans, in ns per span. The exporter thread runs and drains
+ *          (its export step replaced by a no-op so the pool keeps recycling).
+ *   export exporter throughput: spans/s encoded (protobuf) and sent over OTLP/HTTP from one
+ *          thread to a minimal local HTTP sink on 127.0.0.1 (in-process, one thread).
+ *
+ * Usage: bench-core [span|export|all] [iterations]
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bsp.h"
+#include "config.h"
+#include "otlp.h"
+#include "resource.h"
+#include "span.h"
+#include "transport.h"
+
+static uint64_t mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void noop_export(struct otelp_span **spans, size_t n)
+{
+	(void)spans;
+	(void)n;
+}
+
+static void bench_span(long iters)
+{
+	otelp__bsp_set_export_hook(noop_export);
+	enum { BATCH = 1000 };
+	long rounds = iters / BATCH;
+	double *per = malloc(sizeof(double) * (size_t)rounds);
+	struct otelp_ctx parent = {0};
+	for (long r = 0; r < rounds; r++) {
+		uint64_t t0 = mono();
+		for (int i = 0; i < BATCH; i++) {
+			struct otelp_span *s =
+			    otelp__span_start("GET", 3, OTELP_KIND_CLIENT, &parent, NULL, 0, 0);
+			otelp__span_set_str(s, "http.request.method", "GET", 3);
+			otelp__span_set_int(s, "http.response.status_code", 200);
+			otelp__span_set_str(s, "server.address", "127.0.0.1", 9);
+			otelp__span_end(s, 0);
+		}
+		per[r] = (double)(mono() - t0) / BATCH;
+		/* Let the exporter drain: this measures the producer, not queue overflow. */
+		while (otelp__bsp_queued() > 0)
+			sched_yield();
+	}
+	qsort(per, (size_t)rounds, sizeof(double), cmp_double);
+	uint64_t dropped = atomic_load(&otelp__stats.spans_dropped_queue_full) +
+	                   atomic_load(&otelp__stats.spans_dropped_no_slot);
+	printf("span start+3 attrs+end+enqueue: median %.1f ns, p90 %.1f ns (%ld spans, %llu "
+	       "dropped)\n",
+	       per[rounds / 2], per[rounds * 9 / 10], rounds * BATCH, (unsigned long long)dropped);
+	free(per);
+}
+
+/* A minimal HTTP/1.1 sink: reads requests (Content-Length bodies), answers 200, keep-alive. */
+static void *sink(void *arg)
+{
+	int ls = *(int *)arg;
+	for (;;) {
+		int c = accept(ls, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		static char buf[1 << 20];
+		size_t have = 0;
+		for (;;) {
+			ssize_t n = read(c, buf + have, sizeof(buf) - have);
+			if (n <= 0)
+				break;
+			have += (size_t)n;
+			for (;;) {
+				char *end = memmem(buf, have, "\r\n\r\n", 4);
+				if (!end)
+					break;
+				size_t hlen = (size_t)(end - buf) + 4;
+				char *cl = memmem(buf, hlen, "Content-Length:", 15);
+				if (!cl)
+					cl = memmem(buf, hlen, "content-length:", 15);
+				size_t blen = cl ? strtoul(cl + 15, NULL, 10) : 0;
+				if (have < hlen + blen) {
+					if (hlen + blen > sizeof(buf))
+						goto out;
+					break;
+				}
+				static const char ok[] =
+				    "HTTP/1.1 200 OK\r\nContent-Type: "
+				    "application/x-protobuf\r\nContent-Length: "
+				    "0\r\n\r\n";
+				if (write(c, ok, sizeof(ok) - 1) < 0)
+					goto out;
+				memmove(buf, buf + hlen + blen, have - hlen - blen);
+				have -= hlen + blen;
+			}
+		}
+	out:
+		close(c);
+	}
+}
+
+static void bench_export(long total)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bind(ls, (struct sockaddr *)&a, sizeof(a));
+	socklen_t al = sizeof(a);
+	getsockname(ls, (struct sockaddr *)&a, &al);
+	listen(ls, 4);
+	pthread_t th;
+	pthread_create(&th, NULL, sink, &ls);
+	snprintf(otelp__cfg.otlp_endpoint, sizeof(otelp__cfg.otlp_endpoint),
+	         "http://127.0.0.1:%d/v1/traces", ntohs(a.sin_port));
+
+	struct otelp_resource *res = calloc(1, sizeof(*res));
+	otelp__resource_build(res, &otelp__cfg);
+	struct otelp_transport *t = otelp__transport_new(&otelp__cfg);
+	enum { N = 512 };
+	struct otelp_span *spans[N];
+	struct otelp_ctx parent = {0};
+	for (int i = 0; i < N; i++) {
+		spans[i] = otelp__span_start("GET", 3, OTELP_KIND_CLIENT, &parent, NULL, 0, 0);
+		otelp__span_set_str(spans[i], "http.request.method", "GET", 3);
+		otelp__span_set_str(spans[i], "url.full", "http://127.0.0.1:8080/orders/42", 31);
+		otelp__span_set_str(spans[i], "server.address", "127.0.0.1", 9);
+		otelp__span_set_int(spans[i], "server.port", 8080);
+		otelp__span_set_int(spans[i], "http.response.status_code", 200);
+		spans[i]->end_ns = spans[i]->start_ns + 1000;
+	}
+	struct otelp_buf buf = {0};
+	long batches = total / N;
+	size_t bytes = 0;
+	uint64_t t0 = mono();
+	for (long b = 0; b < batches; b++) {
+		otelp__otlp_encode_protobuf(res, spans, N, &buf);
+		bytes += buf.len;
+		struct otelp_send_result r;
+		if (otelp__transport_send(t, buf.data, buf.len, mono() + 10000000000ull, &r) !=
+		    OTELP_SEND_OK) {
+			printf("export failed: HTTP %ld %s\n", r.http_status, r.message);
+			return;
+		}
+	}
+	double s = (double)(mono() - t0) / 1e9;
+	printf("exporter: %.0f spans/s encoded and sent (%ld spans in %.2f s, %zu bytes/span "
+	       "protobuf)\n",
+	       (double)(batches * N) / s, batches * N, s, bytes / (size_t)(batches * N));
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "all";
+	long iters = argc > 2 ? atol(argv[2]) : 0;
+	otelp__config_defaults(&otelp__cfg);
+	otelp__pid_refresh();
+	otelp__pool_init(otelp__cfg.bsp_max_queue_size + 4096);
+	otelp__bsp_init();
+	if (!strcmp(what, "span") || !strcmp(what, "all"))
+		bench_span(iters ? iters : 2000000);
+	if (!strcmp(what, "export") || !strcmp(what, "all"))
+		bench_export(iters ? iters : 1000000);
+	return 0;
+}

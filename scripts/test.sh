@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need (Debian packages, when missing), builds, and runs
+# the whole suite twice: a normal build, then an ASan+UBSan build; then a short fuzzing run.
+# Usage: scripts/test.sh            (from anywhere; builds in <repo>/build and <repo>/build-asan)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev protobuf-c-compiler
+	libprotobuf-c-dev protobuf-compiler python3 python3-protobuf libcurl4-openssl-dev zlib1g-dev
+	check libunwind-dev valgrind)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "== installing: ${missing[*]}"
+	sudo_cmd=""
+	[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+	$sudo_cmd apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+echo "== build (debugoptimized)"
+[ -d build ] || meson setup build
+ninja -C build
+echo "== tests"
+meson test -C build --print-errorlogs
+
+echo "== build (ASan + UBSan)"
+[ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+ninja -C build-asan
+echo "== tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --print-errorlogs --suite unit --suite preload --suite abi
+
+echo "== fuzzing (short run)"
+[ -d build-fuzz ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=enabled
+ninja -C build-fuzz
+meson test -C build-fuzz --print-errorlogs --suite fuzz
+
+echo "== all tests passed"

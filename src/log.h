@@ -53,8 +53,6 @@ void otelp__log_cfgwarn(const char *fmt, ...) __attribute__((format(printf, 1, 2
 
 /* What was lost or failed, counted without printing. Relaxed atomics. */
 struct otelp_stats {
-	atomic_uint_fast64_t spans_started;
-	atomic_uint_fast64_t spans_ended;
 	atomic_uint_fast64_t spans_dropped_queue_full; /* BSP queue full */
 	atomic_uint_fast64_t spans_dropped_no_slot;    /* span pool exhausted */
 	atomic_uint_fast64_t spans_dropped_export;     /* export failed for good */

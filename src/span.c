@@ -22,7 +22,6 @@ static struct otelp_span *pool;
 static uint32_t pool_cap;
 static atomic_uint_fast32_t pool_bump;
 static _Alignas(64) atomic_uint_fast64_t pool_head;
-static atomic_int_fast32_t pool_used;
 
 void otelp__pid_refresh(void)
 {
@@ -50,8 +49,18 @@ uint32_t otelp__pool_capacity(void)
 
 uint32_t otelp__pool_in_use(void)
 {
-	int_fast32_t n = atomic_load_explicit(&pool_used, memory_order_relaxed);
-	return n < 0 ? 0 : (uint32_t)n;
+	/*
+	 * Objects handed out minus those on the free list. Walks the list: for diagnostics and
+	 * tests on a quiet pool, never on a hot path (which keeps a counter off the hot path).
+	 */
+	uint32_t handed = (uint32_t)atomic_load(&pool_bump);
+	uint32_t free_n = 0;
+	uint32_t i = (uint32_t)atomic_load(&pool_head);
+	while (i != 0 && free_n <= pool_cap) {
+		free_n++;
+		i = __atomic_load_n(&pool[i - 1].pool_next, __ATOMIC_RELAXED);
+	}
+	return handed > free_n ? handed - free_n : 0;
 }
 
 struct otelp_span *otelp__pool_get(void)
@@ -79,7 +88,6 @@ struct otelp_span *otelp__pool_get(void)
 		    &pool_bump, &i, i + 1, memory_order_relaxed, memory_order_relaxed));
 		s = &pool[i];
 	}
-	atomic_fetch_add_explicit(&pool_used, 1, memory_order_relaxed);
 	return s;
 }
 
@@ -93,7 +101,6 @@ void otelp__pool_put(struct otelp_span *s)
 		nw = (((old >> 32) + 1) << 32) | idx;
 	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_release,
 	                                                memory_order_relaxed));
-	atomic_fetch_sub_explicit(&pool_used, 1, memory_order_relaxed);
 }
 
 uint64_t otelp__span_handle(const struct otelp_span *s)
@@ -224,7 +231,6 @@ struct otelp_span *otelp__span_start(const char *name, size_t name_len, enum ote
 	if (tracestate_len)
 		arena_put(s, tracestate, tracestate_len, false, &s->tracestate);
 	arena_put(s, name, name_len, true, &s->name);
-	OTELP_COUNT(spans_started, 1);
 	return s;
 }
 
@@ -422,7 +428,6 @@ void otelp__span_end(struct otelp_span *s, uint64_t end_ns)
 		s->end_ns = s->start_ns;
 	__atomic_store_n(&s->ended, true, __ATOMIC_RELAXED);
 	otelp__ctx_remove_span(s);
-	OTELP_COUNT(spans_ended, 1);
 	/* A span started before fork is exported by the parent only. */
 	if (s->recording && (s->flags & OTELP_TRACE_FLAG_SAMPLED) && s->pid == otelp__pid &&
 	    otelp__cfg.exporter != OTELP_EXPORTER_NONE)

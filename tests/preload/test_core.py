@@ -192,6 +192,10 @@ class PublicApi(Base):
 
 
 class Fork(Base):
+    # LLVM 14's ASan runtime is not fork-safe while another thread creates threads (curl's
+    # resolver in our exporter): the child's thread creation can block. glibc is fork-safe;
+    # the uninstrumented run covers this, and test-bsp covers the fork path under ASan.
+    @unittest.skipIf(ASAN, "ASan 14 runtime is not fork-safe during thread creation")
     def test_child_exports_its_own_spans_parent_spans_once(self):
         p = run([HOST, "fork"], self.env())
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -178,8 +178,7 @@ int main(int argc, char **argv)
 	otelp__pid_refresh();
 	otelp__pool_init(otelp__cfg.bsp_max_queue_size + 4096);
 	otelp__bsp_init();
-	if (!strcmp(what, "span") || !strcmp(what, "all"))
-	{
+	if (!strcmp(what, "span") || !strcmp(what, "all")) {
 		bench_span(iters ? iters : 2000000, 0);
 		bench_span(iters ? iters : 2000000, 3);
 	}

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev protobuf-c-compiler
+packages=(meson ninja-build pkg-config gcc clang clang-format libclang-rt-14-dev protobuf-c-compiler
 	libprotobuf-c-dev protobuf-compiler python3 python3-protobuf libcurl4-openssl-dev zlib1g-dev
 	check libunwind-dev valgrind)
 missing=()
@@ -19,6 +19,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$sudo_cmd apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+echo "== formatting (.clang-format)"
+clang-format --dry-run -Werror src/*.[ch] hooks/*.[ch] include/*.h tests/unit/*.c \
+	tests/preload/*.c tests/fuzz/*.c bench/*.c
 
 echo "== build (debugoptimized)"
 [ -d build ] || meson setup build
@@ -38,4 +42,18 @@ echo "== fuzzing (short run)"
 ninja -C build-fuzz
 meson test -C build-fuzz --print-errorlogs --suite fuzz
 
-echo "== all tests passed"
+# One closing line over the three runs (each Check executable and Python file is one test;
+# their own counts are in build*/meson-logs/testlog.txt).
+/usr/bin/python3 - <<'PY'
+import json
+passed = failed = 0
+for d in ("build", "build-asan", "build-fuzz"):
+    with open(f"{d}/meson-logs/testlog.json") as f:
+        for line in f:
+            r = json.loads(line)["result"]
+            if r == "OK":
+                passed += 1
+            elif r != "SKIP":
+                failed += 1
+print(f"{passed} passed, {failed} failed")
+PY

@@ -58,6 +58,18 @@ static inline void otelp__hex_encode(char *out, const uint8_t *in, size_t n)
 	}
 }
 
+/* Value of one hex digit (either case), or -1. */
+static inline int otelp__hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline bool otelp__all_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;

@@ -405,17 +405,6 @@ static bool parse_ratio(const char *s, double *out)
 
 /* ---- Percent-encoding ------------------------------------------------------------------- */
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * %XX with two hex digits decodes to that byte, except %00: a NUL cannot live in our C strings,
  * so it counts as malformed. Anything else after '%' is malformed too.
@@ -424,7 +413,7 @@ static int escape_at(const char *in, size_t n, size_t i)
 {
 	if (n - i < 3)
 		return -1;
-	int hi = hex_val(in[i + 1]), lo = hex_val(in[i + 2]);
+	int hi = otelp__hex_digit(in[i + 1]), lo = otelp__hex_digit(in[i + 2]);
 	if (hi < 0 || lo < 0 || (hi | lo) == 0)
 		return -1;
 	return hi << 4 | lo;

@@ -37,6 +37,22 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 int otelp__otlp_encode_json(const struct otelp_resource *r, struct otelp_span *const *spans,
                             size_t n, struct otelp_buf *out);
 
+/* Entries used in a span's inline arrays, clamped to their capacity (defensive). */
+static inline size_t otelp__span_n_attrs(const struct otelp_span *s)
+{
+	return s->n_attrs < OTELP_SPAN_ATTRS_MAX ? s->n_attrs : OTELP_SPAN_ATTRS_MAX;
+}
+
+static inline size_t otelp__span_n_events(const struct otelp_span *s)
+{
+	return s->n_events < OTELP_SPAN_EVENTS_MAX ? s->n_events : OTELP_SPAN_EVENTS_MAX;
+}
+
+static inline size_t otelp__span_n_links(const struct otelp_span *s)
+{
+	return s->n_links < OTELP_SPAN_LINKS_MAX ? s->n_links : OTELP_SPAN_LINKS_MAX;
+}
+
 /* Span.flags on the wire: trace flags | HAS_IS_REMOTE | (parent remote ? IS_REMOTE : 0). */
 uint32_t otelp__otlp_span_flags(const struct otelp_span *s);
 /* Span.Link.flags on the wire, same layout: trace flags | HAS_IS_REMOTE | IS_REMOTE. */

@@ -203,21 +203,6 @@ static size_t sref_get(const struct otelp_span *s, struct otelp_sref r, const ch
 	return len;
 }
 
-static size_t span_n_attrs(const struct otelp_span *s)
-{
-	return s->n_attrs < OTELP_SPAN_ATTRS_MAX ? s->n_attrs : OTELP_SPAN_ATTRS_MAX;
-}
-
-static size_t span_n_events(const struct otelp_span *s)
-{
-	return s->n_events < OTELP_SPAN_EVENTS_MAX ? s->n_events : OTELP_SPAN_EVENTS_MAX;
-}
-
-static size_t span_n_links(const struct otelp_span *s)
-{
-	return s->n_links < OTELP_SPAN_LINKS_MAX ? s->n_links : OTELP_SPAN_LINKS_MAX;
-}
-
 static bool attr_type_ok(const struct otelp_attr *a)
 {
 	return a->type <= OTELP_ATTR_DOUBLE;
@@ -247,11 +232,11 @@ static size_t sref_cost(const struct otelp_span *s, struct otelp_sref r)
 
 static void measure_span(const struct otelp_span *s, struct batch_size *z)
 {
-	size_t na = span_n_attrs(s);
+	size_t na = otelp__span_n_attrs(s);
 
 	z->spans++;
-	z->events += span_n_events(s);
-	z->links += span_n_links(s);
+	z->events += otelp__span_n_events(s);
+	z->links += otelp__span_n_links(s);
 	z->str += sref_cost(s, s->name) + sref_cost(s, s->tracestate);
 	if (s->status == OTELP_STATUS_ERROR)
 		z->str += sref_cost(s, s->status_msg);
@@ -264,9 +249,9 @@ static void measure_span(const struct otelp_span *s, struct batch_size *z)
 		if (a->type == OTELP_ATTR_STRING)
 			z->str += sref_cost(s, a->v.s);
 	}
-	for (size_t i = 0; i < span_n_events(s); i++)
+	for (size_t i = 0; i < otelp__span_n_events(s); i++)
 		z->str += sref_cost(s, s->events[i].name);
-	for (size_t i = 0; i < span_n_links(s); i++)
+	for (size_t i = 0; i < otelp__span_n_links(s); i++)
 		z->str += sref_cost(s, s->links[i].tracestate);
 }
 
@@ -368,7 +353,7 @@ static PB_KV **build_attrs(struct builder *b, const struct otelp_span *s, unsign
 {
 	size_t start = b->n_kv;
 
-	for (size_t i = 0; i < span_n_attrs(s); i++) {
+	for (size_t i = 0; i < otelp__span_n_attrs(s); i++) {
 		const struct otelp_attr *a = &s->attrs[i];
 		PB_ANY *v;
 
@@ -428,7 +413,7 @@ static void build_resource(struct builder *b, const struct otelp_resource *r, PB
 
 static void build_span(struct builder *b, const struct otelp_span *s, PB_SPAN *m, PB_STATUS *st)
 {
-	size_t ne = span_n_events(s), nl = span_n_links(s);
+	size_t ne = otelp__span_n_events(s), nl = otelp__span_n_links(s);
 
 	opentelemetry__proto__trace__v1__span__init(m);
 	opentelemetry__proto__trace__v1__status__init(st);
@@ -647,17 +632,6 @@ static bool js_eat(struct jscan *j, char c)
 	return false;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits of a \u escape. */
 static int js_u16(struct jscan *j, uint32_t *v)
 {
@@ -665,7 +639,7 @@ static int js_u16(struct jscan *j, uint32_t *v)
 	if (j->end - j->p < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int d = hex_digit(j->p[i]);
+		int d = otelp__hex_digit(j->p[i]);
 		if (d < 0)
 			return -1;
 		*v = *v << 4 | (uint32_t)d;

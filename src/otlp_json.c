@@ -246,21 +246,6 @@ static void put_double(struct sink *k, double d, bool quote_special)
 		put(k, "\"", 1);
 }
 
-static size_t span_n_attrs(const struct otelp_span *s)
-{
-	return s->n_attrs < OTELP_SPAN_ATTRS_MAX ? s->n_attrs : OTELP_SPAN_ATTRS_MAX;
-}
-
-static size_t span_n_events(const struct otelp_span *s)
-{
-	return s->n_events < OTELP_SPAN_EVENTS_MAX ? s->n_events : OTELP_SPAN_EVENTS_MAX;
-}
-
-static size_t span_n_links(const struct otelp_span *s)
-{
-	return s->n_links < OTELP_SPAN_LINKS_MAX ? s->n_links : OTELP_SPAN_LINKS_MAX;
-}
-
 /* ---- OTLP/JSON ---- */
 
 /* {"key":...,"value":{"<type>Value":...}} for one span, event or link attribute. */
@@ -297,7 +282,7 @@ static void json_attrs(struct sink *k, const struct otelp_span *s, unsigned owne
 {
 	bool first = true;
 
-	for (size_t i = 0; i < span_n_attrs(s); i++) {
+	for (size_t i = 0; i < otelp__span_n_attrs(s); i++) {
 		const struct otelp_attr *a = &s->attrs[i];
 
 		if (a->owner != owner || a->type > OTELP_ATTR_DOUBLE)
@@ -374,7 +359,7 @@ static void json_span(struct sink *k, const struct otelp_span *s)
 	json_attrs(k, s, OTELP_OWNER_SPAN);
 	json_count(k, ",\"droppedAttributesCount\":", s->dropped_attrs);
 
-	for (size_t i = 0; i < span_n_events(s); i++) {
+	for (size_t i = 0; i < otelp__span_n_events(s); i++) {
 		const struct otelp_event *e = &s->events[i];
 
 		put_lit(k, i ? ",{\"timeUnixNano\":" : ",\"events\":[{\"timeUnixNano\":");
@@ -385,11 +370,11 @@ static void json_span(struct sink *k, const struct otelp_span *s)
 		json_count(k, ",\"droppedAttributesCount\":", e->dropped_attrs);
 		put(k, "}", 1);
 	}
-	if (span_n_events(s))
+	if (otelp__span_n_events(s))
 		put(k, "]", 1);
 	json_count(k, ",\"droppedEventsCount\":", s->dropped_events);
 
-	for (size_t i = 0; i < span_n_links(s); i++) {
+	for (size_t i = 0; i < otelp__span_n_links(s); i++) {
 		const struct otelp_link *l = &s->links[i];
 
 		put_lit(k, i ? ",{\"traceId\":\"" : ",\"links\":[{\"traceId\":\"");
@@ -407,7 +392,7 @@ static void json_span(struct sink *k, const struct otelp_span *s)
 		put_u64(k, otelp__otlp_link_flags(l));
 		put(k, "}", 1);
 	}
-	if (span_n_links(s))
+	if (otelp__span_n_links(s))
 		put(k, "]", 1);
 	json_count(k, ",\"droppedLinksCount\":", s->dropped_links);
 
@@ -585,7 +570,7 @@ size_t otelp__console_format(const struct otelp_span *s, const struct otelp_reso
 	console_service(&k, r);
 
 	put_lit(&k, " attrs={");
-	for (size_t i = 0; i < span_n_attrs(s); i++) {
+	for (size_t i = 0; i < otelp__span_n_attrs(s); i++) {
 		const struct otelp_attr *a = &s->attrs[i];
 		const char *p;
 		size_t len;
@@ -602,13 +587,13 @@ size_t otelp__console_format(const struct otelp_span *s, const struct otelp_reso
 	}
 	put(&k, "}", 1);
 
-	for (size_t i = 0; i < span_n_events(s); i++) {
+	for (size_t i = 0; i < otelp__span_n_events(s); i++) {
 		put_lit(&k, i ? ", " : " events=[");
 		put_qsref(&k, s, s->events[i].name);
 	}
-	if (span_n_events(s))
+	if (otelp__span_n_events(s))
 		put(&k, "]", 1);
-	console_count(&k, " links=", (uint32_t)span_n_links(s));
+	console_count(&k, " links=", (uint32_t)otelp__span_n_links(s));
 	console_count(&k, " dropped_attrs=", s->dropped_attrs);
 	console_count(&k, " dropped_events=", s->dropped_events);
 	console_count(&k, " dropped_links=", s->dropped_links);

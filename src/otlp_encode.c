@@ -190,19 +190,6 @@ static size_t utf8_copy(char *dst, const char *src, size_t n)
 
 /* ---- protobuf encoding ---- */
 
-/* The bytes of a reference, clamped to the arena so a bad reference cannot read past it. */
-static size_t sref_get(const struct otelp_span *s, struct otelp_sref r, const char **p)
-{
-	size_t off = r.off, len = r.len;
-
-	if (off > sizeof(s->arena))
-		off = sizeof(s->arena);
-	if (len > sizeof(s->arena) - off)
-		len = sizeof(s->arena) - off;
-	*p = s->arena + off;
-	return len;
-}
-
 static bool attr_type_ok(const struct otelp_attr *a)
 {
 	return a->type <= OTELP_ATTR_DOUBLE;
@@ -225,7 +212,7 @@ static size_t str_cost(const char *p, size_t n)
 static size_t sref_cost(const struct otelp_span *s, struct otelp_sref r)
 {
 	const char *p;
-	size_t n = sref_get(s, r, &p);
+	size_t n = otelp__sref_get(s, r, &p);
 
 	return str_cost(p, n);
 }
@@ -328,7 +315,7 @@ static char *put_str(struct builder *b, const char *p, size_t n)
 static char *put_sref(struct builder *b, const struct otelp_span *s, struct otelp_sref r)
 {
 	const char *p;
-	size_t n = sref_get(s, r, &p);
+	size_t n = otelp__sref_get(s, r, &p);
 
 	return put_str(b, p, n);
 }

@@ -107,19 +107,6 @@ static void put_hex(struct sink *k, const uint8_t *p, size_t n)
 	put(k, tmp, 2 * n);
 }
 
-/* The bytes of a reference, clamped to the arena so a bad reference cannot read past it. */
-static size_t sref_get(const struct otelp_span *s, struct otelp_sref r, const char **p)
-{
-	size_t off = r.off, len = r.len;
-
-	if (off > sizeof(s->arena))
-		off = sizeof(s->arena);
-	if (len > sizeof(s->arena) - off)
-		len = sizeof(s->arena) - off;
-	*p = s->arena + off;
-	return len;
-}
-
 /* The contents of a JSON string (no quotes): escaped, made valid UTF-8. */
 static void put_escaped(struct sink *k, const char *str, size_t n)
 {
@@ -193,7 +180,7 @@ static void put_qstr(struct sink *k, const char *p, size_t n)
 static void put_qsref(struct sink *k, const struct otelp_span *s, struct otelp_sref r)
 {
 	const char *p;
-	size_t n = sref_get(s, r, &p);
+	size_t n = otelp__sref_get(s, r, &p);
 
 	put_qstr(k, p, n);
 }
@@ -337,7 +324,7 @@ static void json_span(struct sink *k, const struct otelp_span *s)
 	put_lit(k, "\",\"spanId\":\"");
 	put_hex(k, s->span_id, sizeof(s->span_id));
 	put(k, "\"", 1);
-	if (sref_get(s, s->tracestate, &ts)) {
+	if (otelp__sref_get(s, s->tracestate, &ts)) {
 		put_lit(k, ",\"traceState\":");
 		put_qsref(k, s, s->tracestate);
 	}
@@ -382,7 +369,7 @@ static void json_span(struct sink *k, const struct otelp_span *s)
 		put_lit(k, "\",\"spanId\":\"");
 		put_hex(k, l->span_id, sizeof(l->span_id));
 		put(k, "\"", 1);
-		if (sref_get(s, l->tracestate, &ts)) {
+		if (otelp__sref_get(s, l->tracestate, &ts)) {
 			put_lit(k, ",\"traceState\":");
 			put_qsref(k, s, l->tracestate);
 		}
@@ -398,7 +385,7 @@ static void json_span(struct sink *k, const struct otelp_span *s)
 
 	put_lit(k, ",\"status\":{\"code\":");
 	put_u64(k, s->status);
-	if (s->status == OTELP_STATUS_ERROR && sref_get(s, s->status_msg, &ts)) {
+	if (s->status == OTELP_STATUS_ERROR && otelp__sref_get(s, s->status_msg, &ts)) {
 		put_lit(k, ",\"message\":");
 		put_qsref(k, s, s->status_msg);
 	}
@@ -580,7 +567,7 @@ size_t otelp__console_format(const struct otelp_span *s, const struct otelp_reso
 		if (!first)
 			put_lit(&k, ", ");
 		first = false;
-		len = sref_get(s, a->key, &p);
+		len = otelp__sref_get(s, a->key, &p);
 		put_escaped(&k, p, len);
 		put(&k, "=", 1);
 		console_value(&k, s, a);

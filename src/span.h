@@ -152,6 +152,20 @@ static inline const char *otelp__sref_ptr(const struct otelp_span *s, struct ote
 	return s->arena + r.off;
 }
 
+/* The bytes of a reference, clamped to the arena so a bad reference cannot read past it. */
+static inline size_t otelp__sref_get(const struct otelp_span *s, struct otelp_sref r,
+                                     const char **p)
+{
+	size_t off = r.off, len = r.len;
+
+	if (off > sizeof(s->arena))
+		off = sizeof(s->arena);
+	if (len > sizeof(s->arena) - off)
+		len = sizeof(s->arena) - off;
+	*p = s->arena + off;
+	return len;
+}
+
 /* ---- ids (ids.c) ---- */
 
 /* Random, valid (never all-zero) ids. */

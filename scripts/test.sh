@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "== formatting (.clang-format)"
-clang-format --dry-run -Werror src/*.[ch] hooks/*.[ch] include/*.h tests/unit/*.c \
+clang-format --dry-run -Werror src/*.[ch] hooks/*.[ch] include/*.h tests/unit/*.[ch] \
 	tests/preload/*.c tests/fuzz/*.c bench/*.c
 
 echo "== build (debugoptimized)"

@@ -5,6 +5,8 @@
  * Each test runs in its own process (Check forks), since the processor is process-global.
  */
 #include <check.h>
+
+#include "check-run.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -216,11 +218,6 @@ int main(void)
 	tcase_add_test(tc, fork_child_drops_parent_queue);
 	tcase_add_test(tc, many_producers);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
 	/* The processor is process-global: each test needs its own process. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return otelp_check_run(s, true);
 }

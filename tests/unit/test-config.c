@@ -9,6 +9,8 @@
  * each test in a forked child that inherits that file.
  */
 #include <check.h>
+
+#include "check-run.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1311,7 +1313,6 @@ static Suite *config_suite(void)
 int main(void)
 {
 	int fd = mkstemp(warn_path);
-	int failed;
 
 	if (fd < 0)
 		return EXIT_FAILURE;
@@ -1324,10 +1325,7 @@ int main(void)
 	otelp__config_defaults(&defaults);
 	otelp__log_init(OTELP_LOG_WARN, warn_path);
 
-	SRunner *sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int rc = otelp_check_run(config_suite(), false);
 	unlink(warn_path);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

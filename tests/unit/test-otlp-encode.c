@@ -9,6 +9,8 @@
  * truncation and UTF-8 properties.
  */
 #include <check.h>
+
+#include "check-run.h"
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -1345,11 +1347,5 @@ static Suite *otlp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(otlp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return otelp_check_run(otlp_suite(), false);
 }

@@ -7,6 +7,8 @@
  * terminating NUL, so that under ASan any read past the end of a header value fails the test.
  */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1835,11 +1837,5 @@ static Suite *propagation_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(propagation_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return otelp_check_run(propagation_suite(), false);
 }

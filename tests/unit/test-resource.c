@@ -4,6 +4,8 @@
  * them, OTEL_SERVICE_NAME precedence, unique keys, and a rebuild in a fork child.
  */
 #include <check.h>
+
+#include "check-run.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -262,11 +264,5 @@ static Suite *resource_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(resource_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return otelp_check_run(resource_suite(), false);
 }

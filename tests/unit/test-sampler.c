@@ -1,5 +1,7 @@
 /* Samplers: the parent-based table, the ratio algorithm's statistics and properties. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,9 +138,5 @@ int main(void)
 	tcase_add_test(tc, ratio_uses_low_bytes);
 	tcase_add_test(tc, descriptions);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return otelp_check_run(s, false);
 }

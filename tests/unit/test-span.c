@@ -1,5 +1,7 @@
 /* Spans: ids, attributes and limits, events, links, status, pool, handles, context stack. */
 #include <check.h>
+
+#include "check-run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,9 +369,5 @@ int main(void)
 	tcase_add_test(tc, context_stack);
 	tcase_add_test(tc, span_from_other_process_not_exported);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return otelp_check_run(s, false);
 }

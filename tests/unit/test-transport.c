@@ -8,6 +8,8 @@
  * repeating. Backoff delays are scaled down with OTEL_PRELOAD_TEST_BACKOFF_SCALE.
  */
 #include <check.h>
+
+#include "check-run.h"
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -1211,9 +1213,5 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("OTELP_TEST_DEBUG"))
 		otelp__log_init(OTELP_LOG_DEBUG, NULL);
-	SRunner *sr = srunner_create(transport_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return otelp_check_run(transport_suite(), false);
 }

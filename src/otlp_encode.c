@@ -7,8 +7,9 @@
  * protobuf-c packs a tree of message structs that point at each other and at NUL-terminated
  * strings. A span keeps its strings unterminated in its arena, so a batch is encoded in three
  * steps:
- *   1. measure: count the messages (spans, events, links, key-values) and the bytes every
- *      string needs once it is made valid UTF-8 and NUL-terminated;
+ *   1. measure: count the messages (spans, events, links, key-values, string arrays and
+ *      their elements) and the bytes every string needs once it is made valid UTF-8 and
+ *      NUL-terminated;
  *   2. build: one malloc'ed block holds every message struct, every pointer array and the
  *      string scratch area; the tree is filled from the spans and the resource;
  *   3. pack: get_packed_size, reserve that much in out, pack, free the block.
@@ -19,7 +20,9 @@
  * Strings are made valid UTF-8 (one U+FFFD per byte of an ill-formed sequence) because proto3
  * string fields must be UTF-8 and strict decoders (Google's Python and Go runtimes) reject the
  * whole request otherwise. A NUL byte inside a value ends that string on the wire: protobuf-c
- * strings are char *. Enum values (kind, status code) are passed through unchanged.
+ * strings are char *. Enum values (kind, status code) are passed through unchanged. A string
+ * array becomes AnyValue.array_value: one ArrayValue whose values are string AnyValues, all of
+ * them carved from the same block.
  *
  * Proto3 defaults are not written by protobuf-c, so an empty trace_state, the empty
  * parent_span_id of a root and zero dropped counts are simply absent. The status message is
@@ -49,6 +52,7 @@
 #define PB_STATUS Opentelemetry__Proto__Trace__V1__Status
 #define PB_KV     Opentelemetry__Proto__Common__V1__KeyValue
 #define PB_ANY    Opentelemetry__Proto__Common__V1__AnyValue
+#define PB_ARRAY  Opentelemetry__Proto__Common__V1__ArrayValue
 #define PB_SCOPE  Opentelemetry__Proto__Common__V1__InstrumentationScope
 #define PB_RES    Opentelemetry__Proto__Resource__V1__Resource
 
@@ -192,7 +196,7 @@ static size_t utf8_copy(char *dst, const char *src, size_t n)
 
 static bool attr_type_ok(const struct otelp_attr *a)
 {
-	return a->type <= OTELP_ATTR_DOUBLE;
+	return a->type <= OTELP_ATTR_STRING_ARRAY;
 }
 
 /* What a batch needs: message counts and string scratch bytes (terminators included). */
@@ -201,6 +205,8 @@ struct batch_size {
 	size_t events;
 	size_t links;
 	size_t kvs;
+	size_t arrays; /* ArrayValue messages, one per string-array attribute */
+	size_t elems;  /* AnyValue messages inside them */
 	size_t str;
 };
 
@@ -233,8 +239,20 @@ static void measure_span(const struct otelp_span *s, struct batch_size *z)
 
 		z->kvs++;
 		z->str += sref_cost(s, a->key);
-		if (a->type == OTELP_ATTR_STRING)
+		if (a->type == OTELP_ATTR_STRING) {
 			z->str += sref_cost(s, a->v.s);
+		} else if (a->type == OTELP_ATTR_STRING_ARRAY) {
+			struct otelp_strarr_iter it;
+			const char *p;
+			size_t len;
+
+			z->arrays++;
+			otelp__strarr_begin(s, a, &it);
+			while (otelp__strarr_next(&it, &p, &len)) {
+				z->elems++;
+				z->str += str_cost(p, len);
+			}
+		}
 	}
 	for (size_t i = 0; i < otelp__span_n_events(s); i++)
 		z->str += sref_cost(s, s->events[i].name);
@@ -292,6 +310,11 @@ struct builder {
 	PB_ANY *any;
 	PB_KV **kvp;
 	size_t n_kv;
+	PB_ARRAY *arr;
+	size_t n_arr;
+	PB_ANY *elem;
+	PB_ANY **elemp;
+	size_t n_elem;
 	PB_EVENT *ev;
 	PB_EVENT **evp;
 	size_t n_ev;
@@ -335,6 +358,33 @@ static PB_ANY *new_kv(struct builder *b, char *key)
 	return v;
 }
 
+/* v becomes an ArrayValue of the string elements of a; its messages come from the block. */
+static void build_str_array(struct builder *b, const struct otelp_span *s,
+                            const struct otelp_attr *a, PB_ANY *v)
+{
+	PB_ARRAY *arr = &b->arr[b->n_arr++];
+	struct otelp_strarr_iter it;
+	const char *p;
+	size_t len;
+
+	opentelemetry__proto__common__v1__array_value__init(arr);
+	arr->values = b->elemp + b->n_elem;
+	otelp__strarr_begin(s, a, &it);
+	while (otelp__strarr_next(&it, &p, &len)) {
+		PB_ANY *e = &b->elem[b->n_elem];
+
+		opentelemetry__proto__common__v1__any_value__init(e);
+		e->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+		e->string_value = put_str(b, p, len);
+		b->elemp[b->n_elem++] = e;
+		arr->n_values++;
+	}
+	if (!arr->n_values)
+		arr->values = NULL;
+	v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+	v->array_value = arr;
+}
+
 /* The attributes of one owner (span, event i, link j), in order; *n set to their count. */
 static PB_KV **build_attrs(struct builder *b, const struct otelp_span *s, unsigned owner, size_t *n)
 {
@@ -367,6 +417,9 @@ static PB_KV **build_attrs(struct builder *b, const struct otelp_span *s, unsign
 			v->value_case =
 			    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
 			v->double_value = a->v.d;
+			break;
+		case OTELP_ATTR_STRING_ARRAY:
+			build_str_array(b, s, a, v);
 			break;
 		}
 	}
@@ -493,6 +546,8 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 	    !block_add(&total, z.events, sizeof(PB_EVENT) + sizeof(PB_EVENT *)) ||
 	    !block_add(&total, z.links, sizeof(PB_LINK) + sizeof(PB_LINK *)) ||
 	    !block_add(&total, z.kvs, sizeof(PB_KV) + sizeof(PB_ANY) + sizeof(PB_KV *)) ||
+	    !block_add(&total, z.arrays, sizeof(PB_ARRAY)) ||
+	    !block_add(&total, z.elems, sizeof(PB_ANY) + sizeof(PB_ANY *)) ||
 	    !block_add(&total, z.str, 1))
 		return -ENOMEM;
 	blk.base = malloc(total);
@@ -509,6 +564,9 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 	b.kv = block_take(&blk, z.kvs, sizeof(*b.kv));
 	b.any = block_take(&blk, z.kvs, sizeof(*b.any));
 	b.kvp = block_take(&blk, z.kvs, sizeof(*b.kvp));
+	b.arr = block_take(&blk, z.arrays, sizeof(*b.arr));
+	b.elem = block_take(&blk, z.elems, sizeof(*b.elem));
+	b.elemp = block_take(&blk, z.elems, sizeof(*b.elemp));
 	b.str = block_take(&blk, z.str, 1);
 	OTELP_DEBUG_ASSERT(blk.used <= total);
 
@@ -523,6 +581,7 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 		k++;
 	}
 	OTELP_DEBUG_ASSERT(b.n_kv <= z.kvs && b.n_str <= z.str);
+	OTELP_DEBUG_ASSERT(b.n_arr <= z.arrays && b.n_elem <= z.elems);
 
 	opentelemetry__proto__common__v1__instrumentation_scope__init(&scope);
 	scope.name = (char *)OTELP_SCOPE_NAME;

@@ -15,9 +15,10 @@
  * output is compact (no whitespace) and keys are written in .proto field order.
  *
  * Omitted (proto3 defaults, one rule everywhere): an empty traceState, the parentSpanId of a
- * root, zero dropped*Count, empty attributes/events/links arrays, and status.message unless
- * the code is ERROR and the message is not empty. Always written: ids, flags, name, kind,
- * both times, status with its code (even 0), and the resource (possibly "{}").
+ * root, zero dropped*Count, empty attributes/events/links/values arrays (so an empty string
+ * array is {"arrayValue":{}}), and status.message unless the code is ERROR and the message is
+ * not empty. Always written: ids, flags, name, kind, both times, status with its code (even
+ * 0), and the resource (possibly "{}").
  *
  * Strings are escaped per RFC 8259: '"' and '\' with a backslash, \b \f \n \r \t by name,
  * other C0 controls and DEL as \u00XX; each byte of an ill-formed UTF-8 sequence becomes
@@ -233,6 +234,28 @@ static void put_double(struct sink *k, double d, bool quote_special)
 		put(k, "\"", 1);
 }
 
+/*
+ * The elements of a string-array attribute as quoted strings between before and after,
+ * separated by sep.
+ */
+static void put_str_array(struct sink *k, const struct otelp_span *s, const struct otelp_attr *a,
+                          const char *before, const char *sep, const char *after)
+{
+	struct otelp_strarr_iter it;
+	const char *p;
+	size_t len;
+	bool first = true;
+
+	otelp__strarr_begin(s, a, &it);
+	while (otelp__strarr_next(&it, &p, &len)) {
+		put_lit(k, first ? before : sep);
+		first = false;
+		put_qstr(k, p, len);
+	}
+	if (!first)
+		put_lit(k, after);
+}
+
 /* ---- OTLP/JSON ---- */
 
 /* {"key":...,"value":{"<type>Value":...}} for one span, event or link attribute. */
@@ -257,6 +280,13 @@ static void json_attr(struct sink *k, const struct otelp_span *s, const struct o
 		put_lit(k, ",\"value\":{\"doubleValue\":");
 		put_double(k, a->v.d, true);
 		break;
+	case OTELP_ATTR_STRING_ARRAY:
+		/* An empty array has no "values" (a proto3 default), as in ArrayValue{}. */
+		put_lit(k, ",\"value\":{\"arrayValue\":{");
+		put_str_array(k, s, a,
+		              "\"values\":[{\"stringValue\":", "},{\"stringValue\":", "}]");
+		put(k, "}", 1);
+		break;
 	}
 	put_lit(k, "}}");
 }
@@ -272,7 +302,7 @@ static void json_attrs(struct sink *k, const struct otelp_span *s, unsigned owne
 	for (size_t i = 0; i < otelp__span_n_attrs(s); i++) {
 		const struct otelp_attr *a = &s->attrs[i];
 
-		if (a->owner != owner || a->type > OTELP_ATTR_DOUBLE)
+		if (a->owner != owner || a->type > OTELP_ATTR_STRING_ARRAY)
 			continue;
 		put_lit(k, first ? ",\"attributes\":[" : ",");
 		first = false;
@@ -438,10 +468,10 @@ int otelp__otlp_encode_json(const struct otelp_resource *r, struct otelp_span *c
  *
  * (wrapped here; one space between fields). kind is internal, server, client, producer or
  * consumer (the number when unknown). Attribute values: strings quoted, integers in decimal,
- * true/false, doubles in their shortest exact form (NaN, Infinity, -Infinity bare). Keys and
- * strings are escaped as in JSON, so a newline in a value shows as \n and never breaks the
- * line. dur is end - start, 0 when negative. A line that does not fit in cap is cut at a
- * character boundary and ends with "...\n".
+ * true/false, doubles in their shortest exact form (NaN, Infinity, -Infinity bare), string
+ * arrays as ["a","b"] (no spaces). Keys and strings are escaped as in JSON, so a newline in a
+ * value shows as \n and never breaks the line. dur is end - start, 0 when negative. A line
+ * that does not fit in cap is cut at a character boundary and ends with "...\n".
  */
 
 static const char *const kind_names[] = {"unspecified", "internal", "server",
@@ -461,6 +491,11 @@ static void console_value(struct sink *k, const struct otelp_span *s, const stru
 		break;
 	case OTELP_ATTR_DOUBLE:
 		put_double(k, a->v.d, false);
+		break;
+	case OTELP_ATTR_STRING_ARRAY:
+		put(k, "[", 1);
+		put_str_array(k, s, a, "", ",", "");
+		put(k, "]", 1);
 		break;
 	}
 }
@@ -562,7 +597,7 @@ size_t otelp__console_format(const struct otelp_span *s, const struct otelp_reso
 		const char *p;
 		size_t len;
 
-		if (a->owner != OTELP_OWNER_SPAN || a->type > OTELP_ATTR_DOUBLE)
+		if (a->owner != OTELP_OWNER_SPAN || a->type > OTELP_ATTR_STRING_ARRAY)
 			continue;
 		if (!first)
 			put_lit(&k, ", ");

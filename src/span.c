@@ -302,6 +302,56 @@ void otelp__span_set_str(struct otelp_span *s, const char *key, const char *val,
 	set_str(s, span_attr(s, key), val, len);
 }
 
+void otelp__span_set_str_array(struct otelp_span *s, const char *key, const char *const *vals,
+                               const size_t *lens, size_t n)
+{
+	struct otelp_attr *a = span_attr(s, key);
+	uint32_t lim = otelp__cfg.limits.attr_value_length;
+	size_t start, count = 0;
+	bool full = false;
+
+	if (!a)
+		return;
+	if (!vals)
+		n = 0;
+	/* The elements are copied straight into the arena, a NUL between two of them. */
+	start = s->arena_used;
+	for (size_t i = 0; i < n && !full; i++) {
+		const char *p = vals[i] ? vals[i] : "";
+		size_t len = lens && vals[i] ? lens[i] : strlen(p);
+		const char *nul = memchr(p, '\0', len);
+		size_t room = OTELP_SPAN_ARENA - s->arena_used;
+
+		if (nul)
+			len = (size_t)(nul - p);
+		if (lim != UINT32_MAX)
+			len = utf8_prefix(p, len, lim);
+		if (i > 0) {
+			if (room == 0) {
+				full = true;
+				break;
+			}
+			s->arena[s->arena_used++] = '\0';
+			room--;
+		}
+		if (len > room) {
+			len = utf8_cut(p, room);
+			full = true; /* this element is the last one, cut */
+		}
+		memcpy(s->arena + s->arena_used, p, len);
+		s->arena_used = (uint16_t)(s->arena_used + len);
+		count++;
+	}
+	if (full && !s->truncated_logged) {
+		s->truncated_logged = true;
+		OTELP_DBG("span storage full: array cut to %zu of %zu elements", count, n);
+	}
+	a->type = OTELP_ATTR_STRING_ARRAY;
+	a->v.arr.s.off = (uint16_t)start;
+	a->v.arr.s.len = (uint16_t)(s->arena_used - start);
+	a->v.arr.n = (uint16_t)count;
+}
+
 void otelp__span_set_int(struct otelp_span *s, const char *key, int64_t v)
 {
 	struct otelp_attr *a = span_attr(s, key);

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -52,6 +53,7 @@ enum otelp_attr_type {
 	OTELP_ATTR_BOOL,
 	OTELP_ATTR_INT,
 	OTELP_ATTR_DOUBLE,
+	OTELP_ATTR_STRING_ARRAY, /* v.arr; keep last: encoders skip types above it */
 };
 
 #define OTELP_TRACE_FLAG_SAMPLED 0x01
@@ -77,6 +79,15 @@ struct otelp_attr {
 		int64_t i;
 		double d;
 		bool b;
+		/*
+		 * A string array: the elements one after the other with a NUL byte between
+		 * two of them (never inside one), so n elements hold n - 1 NULs. n is kept
+		 * because [] and [""] have the same (empty) bytes.
+		 */
+		struct {
+			struct otelp_sref s;
+			uint16_t n;
+		} arr;
 	} v;
 };
 
@@ -166,6 +177,47 @@ static inline size_t otelp__sref_get(const struct otelp_span *s, struct otelp_sr
 	return len;
 }
 
+/*
+ * Walk the elements of a string-array attribute:
+ *
+ *	struct otelp_strarr_iter it;
+ *	const char *p;
+ *	size_t len;
+ *	otelp__strarr_begin(s, a, &it);
+ *	while (otelp__strarr_next(&it, &p, &len))
+ *		...
+ *
+ * The elements come from the NUL separators, so every consumer sees the same list.
+ */
+struct otelp_strarr_iter {
+	const char *p;
+	size_t len;
+	size_t at; /* start of the next element; len + 1 once past the last one */
+};
+
+static inline void otelp__strarr_begin(const struct otelp_span *s, const struct otelp_attr *a,
+                                       struct otelp_strarr_iter *it)
+{
+	it->len = otelp__sref_get(s, a->v.arr.s, &it->p);
+	it->at = a->v.arr.n ? 0 : it->len + 1;
+}
+
+static inline bool otelp__strarr_next(struct otelp_strarr_iter *it, const char **p, size_t *len)
+{
+	const char *start, *nul;
+	size_t n;
+
+	if (it->at > it->len)
+		return false;
+	start = it->p + it->at;
+	nul = memchr(start, '\0', it->len - it->at);
+	n = nul ? (size_t)(nul - start) : it->len - it->at;
+	*p = start;
+	*len = n;
+	it->at += n + 1;
+	return true;
+}
+
 /* ---- ids (ids.c) ---- */
 
 /* Random, valid (never all-zero) ids. */
@@ -209,6 +261,15 @@ void otelp__span_set_str(struct otelp_span *s, const char *key, const char *val,
 void otelp__span_set_int(struct otelp_span *s, const char *key, int64_t v);
 void otelp__span_set_double(struct otelp_span *s, const char *key, double v);
 void otelp__span_set_bool(struct otelp_span *s, const char *key, bool v);
+/*
+ * A string[] attribute (e.g. http.request.header.<key>): n elements vals[i] of lens[i] bytes
+ * (lens NULL: NUL-terminated; a NULL vals[i] is ""). An element ends at its first NUL byte;
+ * the value-length limit applies to each element; n == 0 sets an empty array. When the
+ * span's storage runs out, the element that does not fit is cut and the ones after it are
+ * left out.
+ */
+void otelp__span_set_str_array(struct otelp_span *s, const char *key, const char *const *vals,
+                               const size_t *lens, size_t n);
 void otelp__span_set_name(struct otelp_span *s, const char *name, size_t len);
 
 /* Add an event (name copied); returns its index or -1 (dropped, counted). */
@@ -248,6 +309,12 @@ const struct otelp_ctx *otelp__ctx_current(void);
 bool otelp__ctx_push(const struct otelp_ctx *c);
 /* Remove the entry of span s (normally the top); no-op when not found. */
 void otelp__ctx_remove_span(const struct otelp_span *s);
+/*
+ * Make c the current context: an entry of the same span moves to the top; when the stack is
+ * full the oldest entry is dropped. For event-loop servers, where the request whose bytes
+ * arrived last is the one being handled.
+ */
+bool otelp__ctx_raise(const struct otelp_ctx *c);
 /* Replace the whole stack by one context (used when a new thread inherits its creator's). */
 void otelp__ctx_reset(const struct otelp_ctx *c);
 /* The tracestate of a context when known (its span is alive on this thread), else NULL. */

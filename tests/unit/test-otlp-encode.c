@@ -28,6 +28,8 @@
 #define PB_PARTIAL Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess
 #define PB_SPAN    Opentelemetry__Proto__Trace__V1__Span
 #define PB_KV      Opentelemetry__Proto__Common__V1__KeyValue
+#define PB_ANY     Opentelemetry__Proto__Common__V1__AnyValue
+#define PB_ARRAY   Opentelemetry__Proto__Common__V1__ArrayValue
 
 #define SCHEMA "https://opentelemetry.io/schemas/1.44.0"
 
@@ -118,6 +120,16 @@ static void tattr_bool(struct otelp_span *s, unsigned owner, const char *key, bo
 static void tattr_double(struct otelp_span *s, unsigned owner, const char *key, double v)
 {
 	tattr(s, owner, key, OTELP_ATTR_DOUBLE)->v.d = v;
+}
+
+/* A string array given as its arena form: n elements joined by NUL bytes (len bytes). */
+static void tattr_arr(struct otelp_span *s, unsigned owner, const char *key, const char *joined,
+                      size_t len, uint16_t n)
+{
+	struct otelp_attr *a = tattr(s, owner, key, OTELP_ATTR_STRING_ARRAY);
+
+	a->v.arr.s = tputn(s, joined, len);
+	a->v.arr.n = n;
 }
 
 static int tevent(struct otelp_span *s, const char *name, uint64_t t)
@@ -248,6 +260,30 @@ static void check_str(const struct otelp_span *s, struct otelp_sref r, const cha
 	              "string \"%s\" != \"%.*s\"", got, (int)r.len, otelp__sref_ptr(s, r));
 }
 
+/* The elements of a string-array attribute against a decoded ArrayValue. */
+static void check_str_array(const struct otelp_span *s, const struct otelp_attr *a,
+                            const PB_ARRAY *arr)
+{
+	struct otelp_strarr_iter it;
+	const char *p;
+	size_t len, j = 0;
+
+	otelp__strarr_begin(s, a, &it);
+	while (otelp__strarr_next(&it, &p, &len)) {
+		const PB_ANY *e;
+
+		ck_assert_uint_lt(j, arr->n_values);
+		e = arr->values[j++];
+		ck_assert_int_eq(e->value_case,
+		                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE);
+		ck_assert_msg(
+		    strlen(e->string_value) == len && memcmp(e->string_value, p, len) == 0,
+		    "element %zu \"%s\" != \"%.*s\"", j - 1, e->string_value, (int)len, p);
+	}
+	ck_assert_uint_eq(j, arr->n_values);
+	ck_assert_uint_eq(j, a->v.arr.n);
+}
+
 static void check_kv(const struct otelp_span *s, const struct otelp_attr *a, const PB_KV *kv)
 {
 	const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
@@ -274,6 +310,12 @@ static void check_kv(const struct otelp_span *s, const struct otelp_attr *a, con
 		ck_assert_int_eq(v->value_case,
 		                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE);
 		ck_assert(memcmp(&v->double_value, &a->v.d, sizeof(double)) == 0);
+		break;
+	case OTELP_ATTR_STRING_ARRAY:
+		ck_assert_int_eq(v->value_case,
+		                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE);
+		ck_assert_ptr_nonnull(v->array_value);
+		check_str_array(s, a, v->array_value);
 		break;
 	default:
 		ck_abort_msg("bad type");
@@ -608,6 +650,77 @@ START_TEST(test_pb_empty_and_null)
 }
 END_TEST
 
+/* A span with string arrays of every shape, on the span, an event and a link. */
+static struct otelp_span *array_span(void)
+{
+	struct otelp_span *s = tspan("arrays", OTELP_KIND_SERVER, 0x91);
+	int e = tevent(s, "ev", 7), l = tlink(s, 0x21, 0x31, 1, false, NULL);
+
+	s->start_ns = 10;
+	s->end_ns = 20;
+	tattr_arr(s, OTELP_OWNER_SPAN, "http.request.header.accept", "text/html\0application/json",
+	          26, 2);
+	tattr_arr(s, OTELP_OWNER_SPAN, "none", "", 0, 0);
+	tattr_arr(s, OTELP_OWNER_EVENT(e), "ev.arr", "x", 1, 1);
+	tattr_arr(s, OTELP_OWNER_SPAN, "one-empty", "", 0, 1);
+	tattr_str(s, OTELP_OWNER_SPAN, "after", "s");
+	tattr_arr(s, OTELP_OWNER_LINK(l), "link.arr", "y\0z", 3, 2);
+	tattr_arr(s, OTELP_OWNER_SPAN, "gaps", "a\0\0b\0", 5, 4);
+	return s;
+}
+
+START_TEST(test_pb_str_array)
+{
+	struct otelp_span *spans[3] = {array_span(), rich_root(),
+	                               tspan("nasty", OTELP_KIND_INTERNAL, 0xa1)};
+	PB_REQ *req;
+	PB_SPAN *m;
+	const PB_ARRAY *arr;
+
+	/* Not valid UTF-8, so not comparable with the input: checked as literals only. */
+	tattr_arr(spans[2], OTELP_OWNER_SPAN, "nasty", "q\"\\\n\0\xff|\xc3\xa9", 9, 2);
+	req = roundtrip(NULL, spans, 3, 3);
+	check_span(spans[0], req_span(req, 0));
+	check_span(spans[1], req_span(req, 1));
+
+	/* The same facts as literals. */
+	m = req_span(req, 0);
+	ck_assert_uint_eq(m->n_attributes, 5);
+	ck_assert_str_eq(m->attributes[0]->key, "http.request.header.accept");
+	arr = m->attributes[0]->value->array_value;
+	ck_assert_uint_eq(arr->n_values, 2);
+	ck_assert_str_eq(arr->values[0]->string_value, "text/html");
+	ck_assert_str_eq(arr->values[1]->string_value, "application/json");
+	ck_assert_int_eq(m->attributes[1]->value->value_case,
+	                 OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE);
+	ck_assert_uint_eq(m->attributes[1]->value->array_value->n_values, 0);
+	arr = m->attributes[2]->value->array_value;
+	ck_assert_uint_eq(arr->n_values, 1);
+	ck_assert_str_eq(arr->values[0]->string_value, "");
+	ck_assert_str_eq(m->attributes[3]->value->string_value, "s");
+	arr = m->attributes[4]->value->array_value;
+	ck_assert_uint_eq(arr->n_values, 4);
+	ck_assert_str_eq(arr->values[0]->string_value, "a");
+	ck_assert_str_eq(arr->values[1]->string_value, "");
+	ck_assert_str_eq(arr->values[2]->string_value, "b");
+	ck_assert_str_eq(arr->values[3]->string_value, "");
+	arr = m->events[0]->attributes[0]->value->array_value;
+	ck_assert_uint_eq(arr->n_values, 1);
+	ck_assert_str_eq(arr->values[0]->string_value, "x");
+	arr = m->links[0]->attributes[0]->value->array_value;
+	ck_assert_uint_eq(arr->n_values, 2);
+	ck_assert_str_eq(arr->values[1]->string_value, "z");
+	arr = req_span(req, 2)->attributes[0]->value->array_value;
+	ck_assert_uint_eq(arr->n_values, 2);
+	ck_assert_str_eq(arr->values[0]->string_value, "q\"\\\n");
+	ck_assert_str_eq(arr->values[1]->string_value, "\xef\xbf\xbd|\xc3\xa9");
+
+	free_req(req);
+	for (size_t i = 0; i < 3; i++)
+		free(spans[i]);
+}
+END_TEST
+
 /* Ill-formed UTF-8 becomes U+FFFD per byte; a Python decoder would reject the request. */
 START_TEST(test_pb_invalid_utf8)
 {
@@ -639,7 +752,7 @@ START_TEST(test_pb_big_batch)
 	struct otelp_span *spans[N];
 	struct otelp_resource *r = tresource();
 	PB_REQ *req;
-	char key[32], val[64];
+	char key[32], val[64 + 3];
 
 	for (int i = 0; i < OTELP_RESOURCE_MAX; i++) {
 		snprintf(key, sizeof(key), "res.%d", i);
@@ -667,7 +780,7 @@ START_TEST(test_pb_big_batch)
 
 			snprintf(key, sizeof(key), "attr.%d", a);
 			snprintf(val, sizeof(val), "value-%d-%d", i, a);
-			switch (a % 4) {
+			switch (a % 5) {
 			case 0:
 				tattr_str(s, owner, key, val);
 				break;
@@ -677,8 +790,19 @@ START_TEST(test_pb_big_batch)
 			case 2:
 				tattr_bool(s, owner, key, a & 1);
 				break;
-			default:
+			case 3:
 				tattr_double(s, owner, key, i / 7.0);
+				break;
+			default:
+				/* [val, "", "x"], or [] now and then */
+				if (a % 10 == 9) {
+					tattr_arr(s, owner, key, "", 0, 0);
+				} else {
+					size_t m = strlen(val);
+
+					memcpy(val + m, "\0\0x", 3);
+					tattr_arr(s, owner, key, val, m + 3, 3);
+				}
 				break;
 			}
 		}
@@ -1197,6 +1321,65 @@ START_TEST(test_json_big_python)
 }
 END_TEST
 
+/* array_span() plus an element needing escapes and one that is not valid UTF-8. */
+static struct otelp_span *array_span_nasty(void)
+{
+	struct otelp_span *s = array_span();
+
+	tattr_arr(s, OTELP_OWNER_SPAN, "nasty", "q\"\\\n\0\xff|\xc3\xa9", 9, 2);
+	return s;
+}
+
+START_TEST(test_json_str_array)
+{
+	static const char *const want[] = {
+	    ",\"attributes\":["
+	    "{\"key\":\"http.request.header.accept\",\"value\":{\"arrayValue\":{\"values\":["
+	    "{\"stringValue\":\"text/html\"},{\"stringValue\":\"application/json\"}]}}},"
+	    "{\"key\":\"none\",\"value\":{\"arrayValue\":{}}},"
+	    "{\"key\":\"one-empty\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"\"}]}}},"
+	    "{\"key\":\"after\",\"value\":{\"stringValue\":\"s\"}},"
+	    "{\"key\":\"gaps\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"a\"},"
+	    "{\"stringValue\":\"\"},{\"stringValue\":\"b\"},{\"stringValue\":\"\"}]}}},"
+	    "{\"key\":\"nasty\",\"value\":{\"arrayValue\":{\"values\":["
+	    "{\"stringValue\":\"q\\\"\\\\\\n\"},{\"stringValue\":\"\xef\xbf\xbd|\xc3\xa9\"}]}}}],",
+	    "\"name\":\"ev\",\"attributes\":[{\"key\":\"ev.arr\",\"value\":{\"arrayValue\":"
+	    "{\"values\":[{\"stringValue\":\"x\"}]}}}]}]",
+	    "\"attributes\":[{\"key\":\"link.arr\",\"value\":{\"arrayValue\":{\"values\":["
+	    "{\"stringValue\":\"y\"},{\"stringValue\":\"z\"}]}}}],",
+	};
+	struct otelp_span *s = array_span_nasty();
+	struct otelp_buf out = {0};
+	char res[512];
+	int rc;
+
+	encode_json(NULL, &s, 1, &out);
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(want); i++)
+		ck_assert_msg(memmem(out.data, out.len, want[i], strlen(want[i])) != NULL,
+		              "missing %s\nin %.*s", want[i], (int)out.len, out.data);
+
+	/* What a strict decoder makes of it: lists of strings, [] and [""] apart. */
+	rc = run_python("av=lambda v: [av(x) for x in v[\"arrayValue\"].get(\"values\", [])] "
+	                "if \"arrayValue\" in v else v[\"stringValue\"]; "
+	                "s=d[\"resourceSpans\"][0][\"scopeSpans\"][0][\"spans\"][0]; "
+	                "print(json.dumps([[a[\"key\"], av(a[\"value\"])] for a in "
+	                "s[\"attributes\"] + s[\"events\"][0][\"attributes\"] + "
+	                "s[\"links\"][0][\"attributes\"]]))",
+	                &out, res, sizeof(res));
+	if (rc != 77) {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_str_eq(res,
+		                 "[[\"http.request.header.accept\", [\"text/html\", "
+		                 "\"application/json\"]], [\"none\", []], [\"one-empty\", [\"\"]], "
+		                 "[\"after\", \"s\"], [\"gaps\", [\"a\", \"\", \"b\", \"\"]], "
+		                 "[\"nasty\", [\"q\\\"\\\\\\n\", \"\\ufffd|\\u00e9\"]], "
+		                 "[\"ev.arr\", [\"x\"]], [\"link.arr\", [\"y\", \"z\"]]]\n");
+	}
+	otelp__buf_free(&out);
+	free(s);
+}
+END_TEST
+
 /* ---- console ---- */
 
 START_TEST(test_console_golden)
@@ -1232,6 +1415,22 @@ START_TEST(test_console_golden)
 	free(child);
 	free(rc);
 	free(r);
+}
+END_TEST
+
+START_TEST(test_console_str_array)
+{
+	struct otelp_span *s = array_span_nasty();
+	char line[1024];
+
+	otelp__console_format(s, NULL, line, sizeof(line));
+	ck_assert_msg(strstr(line, " attrs={http.request.header.accept=[\"text/html\","
+	                           "\"application/json\"], none=[], one-empty=[\"\"], after=\"s\", "
+	                           "gaps=[\"a\",\"\",\"b\",\"\"], "
+	                           "nasty=[\"q\\\"\\\\\\n\",\"\xef\xbf\xbd|\xc3\xa9\"]} "
+	                           "events=[\"ev\"] links=1\n") != NULL,
+	              "got %s", line);
+	free(s);
 }
 END_TEST
 
@@ -1319,6 +1518,7 @@ static Suite *otlp_suite(void)
 	tcase_add_test(tc, test_pb_roundtrip);
 	tcase_add_test(tc, test_pb_empty_and_null);
 	tcase_add_test(tc, test_pb_invalid_utf8);
+	tcase_add_test(tc, test_pb_str_array);
 	tcase_add_test(tc, test_pb_big_batch);
 	suite_add_tcase(s, tc);
 
@@ -1336,10 +1536,12 @@ static Suite *otlp_suite(void)
 	tcase_add_test(tc, test_json_golden_python);
 	tcase_add_test(tc, test_json_nasty);
 	tcase_add_test(tc, test_json_big_python);
+	tcase_add_test(tc, test_json_str_array);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("console");
 	tcase_add_test(tc, test_console_golden);
+	tcase_add_test(tc, test_console_str_array);
 	tcase_add_test(tc, test_console_one_line_and_truncation);
 	suite_add_tcase(s, tc);
 	return s;

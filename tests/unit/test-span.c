@@ -221,6 +221,177 @@ START_TEST(arena_full_truncates_on_char_boundary)
 }
 END_TEST
 
+/* The elements of a string-array attribute joined with '|' into out (for comparisons). */
+static const char *arr_str(const struct otelp_span *s, const struct otelp_attr *a, char *out,
+                           size_t cap)
+{
+	struct otelp_strarr_iter it;
+	const char *p;
+	size_t len, n = 0, count = 0;
+
+	ck_assert_int_eq(a->type, OTELP_ATTR_STRING_ARRAY);
+	out[0] = '\0';
+	otelp__strarr_begin(s, a, &it);
+	while (otelp__strarr_next(&it, &p, &len)) {
+		ck_assert_ptr_null(memchr(p, '\0', len));
+		n += (size_t)snprintf(out + n, cap - n, "%s%.*s", count ? "|" : "", (int)len, p);
+		ck_assert_uint_lt(n, cap);
+		count++;
+	}
+	ck_assert_uint_eq(count, a->v.arr.n);
+	return out;
+}
+
+static const char *span_arr(const struct otelp_span *s, const char *key, char *out, size_t cap)
+{
+	const struct otelp_attr *a = find_attr(s, OTELP_OWNER_SPAN, key);
+
+	ck_assert_ptr_nonnull(a);
+	return arr_str(s, a, out, cap);
+}
+
+START_TEST(string_array_basics)
+{
+	static const char *const three[] = {"text/html", "", "application/json"};
+	static const size_t three_len[] = {9, 0, 16};
+	static const char *const with_nul[] = {"ab\0cd", NULL, "x"};
+	static const size_t with_nul_len[] = {5, 3, 1};
+	static const char *const one_empty[] = {""};
+	char buf[256];
+	struct otelp_span *s = start("a", NULL);
+	const struct otelp_attr *a;
+
+	otelp__span_set_str_array(s, "http.request.header.accept", three, three_len, 3);
+	a = find_attr(s, OTELP_OWNER_SPAN, "http.request.header.accept");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->v.arr.n, 3);
+	ck_assert_uint_eq(a->v.arr.s.len, 27);
+	ck_assert(!memcmp(otelp__sref_ptr(s, a->v.arr.s), "text/html\0\0application/json", 27));
+	ck_assert_str_eq(arr_str(s, a, buf, sizeof(buf)), "text/html||application/json");
+
+	/* An element ends at its first NUL; a NULL element is ""; lens NULL: strlen. */
+	otelp__span_set_str_array(s, "nul", with_nul, with_nul_len, 3);
+	ck_assert_str_eq(span_arr(s, "nul", buf, sizeof(buf)), "ab||x");
+	ck_assert_int_eq(find_attr(s, OTELP_OWNER_SPAN, "nul")->v.arr.n, 3);
+	otelp__span_set_str_array(s, "strlen", three, NULL, 3);
+	ck_assert_str_eq(span_arr(s, "strlen", buf, sizeof(buf)), "text/html||application/json");
+
+	/* [] and [""] are different values with the same (empty) bytes. */
+	otelp__span_set_str_array(s, "none", three, three_len, 0);
+	a = find_attr(s, OTELP_OWNER_SPAN, "none");
+	ck_assert_int_eq(a->type, OTELP_ATTR_STRING_ARRAY);
+	ck_assert_int_eq(a->v.arr.n, 0);
+	ck_assert_uint_eq(a->v.arr.s.len, 0);
+	ck_assert_str_eq(arr_str(s, a, buf, sizeof(buf)), "");
+	otelp__span_set_str_array(s, "null-vals", NULL, NULL, 5);
+	ck_assert_int_eq(find_attr(s, OTELP_OWNER_SPAN, "null-vals")->v.arr.n, 0);
+	otelp__span_set_str_array(s, "one-empty", one_empty, NULL, 1);
+	a = find_attr(s, OTELP_OWNER_SPAN, "one-empty");
+	ck_assert_int_eq(a->v.arr.n, 1);
+	ck_assert_uint_eq(a->v.arr.s.len, 0);
+	ck_assert_str_eq(arr_str(s, a, buf, sizeof(buf)), "");
+	ck_assert_int_eq(s->n_span_attrs, 6);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(string_array_replace_and_limits)
+{
+	static const char *const vals[] = {"abcdef", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "xy"};
+	static const char *const one[] = {"v"};
+	char buf[256];
+	struct otelp_span *s;
+
+	otelp__cfg.limits.attr_count = 2;
+	otelp__cfg.limits.attr_value_length = 3;
+	s = start("a", NULL);
+	/* The value-length limit applies to each element, in characters. */
+	otelp__span_set_str_array(s, "k", vals, NULL, 3);
+	ck_assert_str_eq(span_arr(s, "k", buf, sizeof(buf)), "abc|\xc3\xa9\xc3\xa9\xc3\xa9|xy");
+	/* Replacing, whatever the old type, is not a new attribute. */
+	otelp__span_set_str(s, "j", "str", 3);
+	otelp__span_set_str_array(s, "j", one, NULL, 1);
+	ck_assert_str_eq(span_arr(s, "j", buf, sizeof(buf)), "v");
+	otelp__span_set_str_array(s, "k", one, NULL, 1);
+	ck_assert_str_eq(span_arr(s, "k", buf, sizeof(buf)), "v");
+	otelp__span_set_int(s, "k", 7);
+	ck_assert_int_eq(find_attr(s, OTELP_OWNER_SPAN, "k")->type, OTELP_ATTR_INT);
+	ck_assert_int_eq(s->n_span_attrs, 2);
+	ck_assert_uint_eq(s->dropped_attrs, 0);
+	/* Over the count limit: dropped and counted like any attribute. */
+	otelp__span_set_str_array(s, "third", one, NULL, 1);
+	ck_assert_ptr_null(find_attr(s, OTELP_OWNER_SPAN, "third"));
+	ck_assert_uint_eq(s->dropped_attrs, 1);
+	otelp__span_end(s, 0);
+
+	/* A span that is not recording, or has ended, takes nothing. */
+	otelp__cfg.limits.attr_count = 128;
+	s = start("b", NULL);
+	s->recording = false;
+	otelp__span_set_str_array(s, "k", one, NULL, 1);
+	ck_assert_int_eq(s->n_attrs, 0);
+	s->recording = true;
+	otelp__span_end(s, 0); /* back in the pool, marked ended */
+	otelp__span_set_str_array(s, "k", one, NULL, 1);
+	ck_assert_int_eq(s->n_attrs, 0);
+}
+END_TEST
+
+START_TEST(string_array_arena_full)
+{
+	enum { N = 400 };
+	static char elem[16];
+	const char *vals[N];
+	struct otelp_span *s = start("a", NULL);
+	const struct otelp_attr *a;
+	struct otelp_strarr_iter it;
+	const char *p;
+	size_t len, count = 0;
+
+	/* 400 elements of 12 bytes (4 x 3-byte characters) cannot fit in the arena. */
+	for (int i = 0; i < 4; i++)
+		memcpy(elem + 3 * i, "\xe2\x82\xac", 3);
+	for (int i = 0; i < N; i++)
+		vals[i] = elem;
+	otelp__span_set_str_array(s, "big", vals, NULL, N);
+	a = find_attr(s, OTELP_OWNER_SPAN, "big");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq(s->arena_used, OTELP_SPAN_ARENA);
+	ck_assert_uint_gt(a->v.arr.n, 1);
+	ck_assert_uint_lt(a->v.arr.n, N);
+	/* Whole elements, then at most one cut on a character boundary. */
+	otelp__strarr_begin(s, a, &it);
+	while (otelp__strarr_next(&it, &p, &len)) {
+		count++;
+		if (count < a->v.arr.n)
+			ck_assert_uint_eq(len, 12);
+		else
+			ck_assert_uint_eq(len % 3, 0);
+	}
+	ck_assert_uint_eq(count, a->v.arr.n);
+	ck_assert_uint_le((size_t)a->v.arr.s.off + a->v.arr.s.len, OTELP_SPAN_ARENA);
+	otelp__span_end(s, 0);
+
+	/* An element that exactly fills the arena leaves no room for the next one. */
+	s = start("b", NULL);
+	otelp__span_set_str(s, "k", "", 0);
+	{
+		char fill[OTELP_SPAN_ARENA];
+		const char *two[2] = {fill, "next"};
+		size_t lens[2] = {OTELP_SPAN_ARENA - s->arena_used - 1, 4};
+
+		memset(fill, 'f', sizeof(fill));
+		otelp__span_set_str_array(s, "a", two, lens, 2);
+		a = find_attr(s, OTELP_OWNER_SPAN, "a");
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(a->v.arr.n, 1);
+		ck_assert_uint_eq(a->v.arr.s.len, lens[0]);
+		ck_assert_uint_eq(s->arena_used, OTELP_SPAN_ARENA);
+	}
+	otelp__span_end(s, 0);
+}
+END_TEST
+
 START_TEST(events_and_links)
 {
 	otelp__cfg.limits.event_count = 2;
@@ -362,6 +533,9 @@ int main(void)
 	tcase_add_test(tc, attribute_count_limit);
 	tcase_add_test(tc, value_length_limit_utf8);
 	tcase_add_test(tc, arena_full_truncates_on_char_boundary);
+	tcase_add_test(tc, string_array_basics);
+	tcase_add_test(tc, string_array_replace_and_limits);
+	tcase_add_test(tc, string_array_arena_full);
 	tcase_add_test(tc, events_and_links);
 	tcase_add_test(tc, status_rules);
 	tcase_add_test(tc, pool_exhaustion_counts);

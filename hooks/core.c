@@ -11,6 +11,7 @@
 
 #include "fdguard.h"
 #include "hook.h"
+#include "http.h"
 #include "span.h"
 
 /* ---- pthread_create: new threads inherit the creator's current context ---- */
@@ -66,6 +67,15 @@ static bool foreign_touch(int fd)
 	return otelp__fd_is_ours(fd) && !otelp__guard_suppressed();
 }
 
+/* A tracked connection's fd is about to be closed (or replaced): end and forget it. */
+static void forget_fd(int fd)
+{
+	if (otelp_unlikely(otelp__conn_of(fd) != NULL) && otelp__guard_enter()) {
+		OTELP_SAVE_ERRNO(otelp__http_forget(fd));
+		otelp__guard_leave();
+	}
+}
+
 OTELP_REAL_SLOT(close);
 
 OTELP_EXPORT int close(int fd)
@@ -79,6 +89,7 @@ OTELP_EXPORT int close(int fd)
 		errno = EBADF;
 		return -1;
 	}
+	forget_fd(fd);
 	return OTELP_REAL(close)(fd);
 }
 
@@ -92,6 +103,10 @@ OTELP_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 		return -1;
 	}
 	int (*real)(unsigned int, unsigned int, int) = OTELP_REAL(close_range);
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && otelp__guard_enter()) {
+		OTELP_SAVE_ERRNO(otelp__http_forget_range(first, last));
+		otelp__guard_leave();
+	}
 	if (otelp__guard_suppressed() || (flags & CLOSE_RANGE_CLOEXEC))
 		return real(first, last, flags); /* ours are close-on-exec already */
 	/* Close the range around our fds, in pieces. */
@@ -108,6 +123,16 @@ OTELP_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	return real(from, last, flags);
 }
 
+/* dup2/dup3: newfd's connection ends; oldfd's stream now has two writers. */
+static void dup_onto(int oldfd, int newfd)
+{
+	forget_fd(newfd);
+	if (otelp_unlikely(otelp__conn_of(oldfd) != NULL) && otelp__guard_enter()) {
+		OTELP_SAVE_ERRNO(otelp__http_on_dup(oldfd));
+		otelp__guard_leave();
+	}
+}
+
 OTELP_REAL_SLOT(dup2);
 
 OTELP_EXPORT int dup2(int oldfd, int newfd)
@@ -119,6 +144,8 @@ OTELP_EXPORT int dup2(int oldfd, int newfd)
 	/* The program chose that number: it wins; we never touch that fd again. */
 	if (otelp_unlikely(foreign_touch(newfd)) && oldfd != newfd)
 		otelp__fd_mark_stolen(newfd);
+	if (oldfd != newfd)
+		dup_onto(oldfd, newfd);
 	return OTELP_REAL(dup2)(oldfd, newfd);
 }
 
@@ -132,6 +159,8 @@ OTELP_EXPORT int dup3(int oldfd, int newfd, int flags)
 	}
 	if (otelp_unlikely(foreign_touch(newfd)) && oldfd != newfd)
 		otelp__fd_mark_stolen(newfd);
+	if (oldfd != newfd)
+		dup_onto(oldfd, newfd);
 	return OTELP_REAL(dup3)(oldfd, newfd, flags);
 }
 

@@ -41,6 +41,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "httpsem.h"
 
 struct otelp_config otelp__cfg;
 
@@ -1037,6 +1038,28 @@ static bool read_instrumentations(const struct loader *ld, const char *var, unsi
 	return items > 0;
 }
 
+static const struct name_val http_routes[] = {
+    {"off", 0, NULL},
+    {"heuristic", 1, NULL},
+};
+
+/* A comma-separated list of header names or paths, normalized; invalid: warning, empty list. */
+static void read_list(const struct loader *ld, const char *var, char *dst, size_t cap, bool lower,
+                      bool paths)
+{
+	const char *v = env(ld, var);
+
+	dst[0] = 0;
+	if (!v)
+		return;
+	if (otelp__http_list_normalize(v, dst, cap, lower, paths) < 0) {
+		dst[0] = 0;
+		WARN_VALUE(var, v, "%s, using default (none)",
+		           paths ? "an entry is not a path starting with '/' or '*' (or too long)"
+		                 : "an entry is not a header name (or too long)");
+	}
+}
+
 static void read_own(const struct loader *ld)
 {
 	struct otelp_config *cfg = ld->cfg;
@@ -1049,6 +1072,16 @@ static void read_own(const struct loader *ld)
 	/* Not a Timeout: 0 means "do not wait for the last export at exit". */
 	read_number(ld, "OTEL_PRELOAD_SHUTDOWN_TIMEOUT", NUM_INTEGER, NULL,
 	            &cfg->shutdown_timeout_ms);
+	int route = 0;
+	read_enum(ld, "OTEL_PRELOAD_HTTP_ROUTE", http_routes, OTELP_ARRAY_SIZE(http_routes),
+	          "route mode", NULL, &route);
+	cfg->http_route_heuristic = route == 1;
+	read_list(ld, "OTEL_PRELOAD_HTTP_IGNORE_PATHS", cfg->http_ignore_paths,
+	          sizeof(cfg->http_ignore_paths), false, true);
+	read_list(ld, "OTEL_PRELOAD_HTTP_CAPTURE_REQUEST_HEADERS", cfg->http_capture_req,
+	          sizeof(cfg->http_capture_req), true, false);
+	read_list(ld, "OTEL_PRELOAD_HTTP_CAPTURE_RESPONSE_HEADERS", cfg->http_capture_resp,
+	          sizeof(cfg->http_capture_resp), true, false);
 }
 
 void otelp__config_defaults(struct otelp_config *cfg)

@@ -112,6 +112,11 @@ struct otelp_config {
 	/* Our own. */
 	unsigned instrumentations;    /* OTELP_INST_* enabled */
 	uint32_t shutdown_timeout_ms; /* OTEL_PRELOAD_SHUTDOWN_TIMEOUT, 2000 */
+	/* HTTP instrumentation. */
+	bool http_route_heuristic;                 /* OTEL_PRELOAD_HTTP_ROUTE=heuristic */
+	char http_ignore_paths[OTELP_CFG_STR_MAX]; /* normalized list, "" = none */
+	char http_capture_req[OTELP_CFG_STR_MAX];  /* lowercase header names, "" = none */
+	char http_capture_resp[OTELP_CFG_STR_MAX];
 };
 
 /* The configuration in force (filled by otelp__config_load at init). */

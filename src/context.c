@@ -39,6 +39,19 @@ void otelp__ctx_remove_span(const struct otelp_span *s)
 	}
 }
 
+bool otelp__ctx_raise(const struct otelp_ctx *c)
+{
+	if (c->span)
+		otelp__ctx_remove_span(c->span);
+	if (depth >= OTELP_CTX_DEPTH) {
+		/* Full: the oldest entry makes room (event loops with many open requests). */
+		memmove(&stack[0], &stack[1], (depth - 1) * sizeof(stack[0]));
+		depth--;
+	}
+	stack[depth++] = *c;
+	return true;
+}
+
 void otelp__ctx_reset(const struct otelp_ctx *c)
 {
 	depth = 0;

@@ -62,6 +62,9 @@ struct otelp_stats {
 	atomic_uint_fast64_t export_requests;
 	atomic_uint_fast64_t export_retries;
 	atomic_uint_fast64_t export_failures;
+	atomic_uint_fast64_t http_conns_untracked;   /* no connection object free: not traced */
+	atomic_uint_fast64_t http_requests_untraced; /* no room to inject: request not traced */
+	atomic_uint_fast64_t http_conns_stopped; /* malformed or unfollowable: tracking stopped */
 };
 extern struct otelp_stats otelp__stats;
 

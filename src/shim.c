@@ -14,6 +14,7 @@
 #include "bsp.h"
 #include "config.h"
 #include "log.h"
+#include "http.h"
 #include "shim.h"
 #include "span.h"
 #include "transport.h"
@@ -133,6 +134,7 @@ static void atfork_child(void)
 	otelp__pid_refresh();
 	otelp__ids_after_fork();
 	otelp__bsp_after_fork_child();
+	otelp__http_after_fork();
 }
 
 /* ---- exit ---- */

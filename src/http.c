@@ -25,8 +25,8 @@ struct otelp_conn **otelp__fdtab[OTELP_FDTAB_L1];
 /* ---- limits of one connection ---- */
 
 #define FIFO_MAX     16   /* requests in flight (pipelining) */
-#define EDITS_MAX    4    /* pending rewrites of the outgoing stream */
-#define INJECT_MAX   3072 /* bytes of header lines we may have pending */
+#define EDITS_MAX    16   /* pending rewrites of the outgoing stream */
+#define INJECT_MAX   4096 /* bytes of header lines we may have pending */
 #define CLS_MAX      24   /* first bytes kept to classify a connection */
 #define HDR_CAPTURE  8    /* captured headers per message */
 #define IOV_STACK    128  /* iovecs of one rewritten write */
@@ -111,6 +111,7 @@ struct respcap {
 struct otelp_conn {
 	uint32_t next_free; /* pool link (index + 1) */
 	uint32_t idx;
+	uint32_t gen; /* bumped at each release: a writer that let go of the lock checks it */
 	int lock;
 	int fd;
 	uint8_t role;
@@ -276,6 +277,7 @@ static void conn_release(struct otelp_conn *c)
 		__atomic_compare_exchange_n(slot, &expect, NULL, false, __ATOMIC_ACQ_REL,
 		                            __ATOMIC_RELAXED);
 	c->in_use = false;
+	c->gen++;
 	conn_unlock(c);
 	pool_push(c);
 }
@@ -839,8 +841,13 @@ static void client_request(struct otelp_conn *c, uint64_t blank_line)
 	/* A traceparent of the program's own: leave it alone, unless it is forwarded (§5.2). */
 	bool replace = false;
 	const struct inbound *in = parent.valid ? inbound_find(parent.span_id) : NULL;
+	if (rq->has_b3 || rq->has_b3m) {
+		fifo_push(c, f); /* B3 of the program's own SDK: its context, not ours */
+		return;
+	}
 	if (rq->n_tp) {
-		replace = rq->n_tp == 1 && !rq->tp_cut && rq->tp_len == OTELP_TRACEPARENT_LEN &&
+		replace = (otelp__cfg.propagators & OTELP_PROP_TRACECONTEXT) && rq->n_tp == 1 &&
+		          !rq->tp_cut && rq->tp_len == OTELP_TRACEPARENT_LEN &&
 		          rq->tp_value_start >= c->call_start && in &&
 		          in->tp_len == OTELP_TRACEPARENT_LEN &&
 		          memcmp(in->tp, rq->tp, OTELP_TRACEPARENT_LEN) == 0;
@@ -1209,6 +1216,17 @@ static int plan(struct otelp_conn *c, const struct iovec *iov, int iovcnt, uint6
 	return n;
 }
 
+/* Part of an edit is on the wire already: its rest must go before more program bytes. */
+static bool edit_started(const struct otelp_conn *c, uint64_t s0)
+{
+	for (int e = 0; e < c->n_edits; e++) {
+		const struct edit *ed = &c->edits[e];
+		if (ed->replace ? ed->at < s0 && s0 < ed->at + ed->len : ed->sent > 0)
+			return true;
+	}
+	return false;
+}
+
 /* Retire the edits that are behind us. */
 static void retire_edits(struct otelp_conn *c)
 {
@@ -1226,8 +1244,33 @@ static void retire_edits(struct otelp_conn *c)
 			c->edits[k++] = *ed;
 	}
 	c->n_edits = (uint8_t)k;
-	if (k == 0)
-		c->inj_used = 0;
+	/*
+	 * Move the text of those left to the front of inj (it is in the order of the edits), so
+	 * that a stream that always has one pending never runs out of room for the next.
+	 */
+	uint16_t used = 0;
+	for (int e = 0; e < k; e++) {
+		struct edit *ed = &c->edits[e];
+		if (ed->off != used)
+			memmove(c->inj + used, c->inj + ed->off, ed->len);
+		ed->off = used;
+		used = (uint16_t)(used + ed->len);
+	}
+	c->inj_used = used;
+}
+
+/*
+ * Take the lock again after a call made without it. false (and not locked) when the connection
+ * was closed and released meanwhile (a program closing an fd another thread writes to): then
+ * nothing of it may be touched.
+ */
+static bool relock(struct otelp_conn *c, uint32_t gen)
+{
+	conn_lock(c);
+	if (c->gen == gen)
+		return true;
+	conn_unlock(c);
+	return false;
 }
 
 ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
@@ -1243,12 +1286,14 @@ ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
 		return op->orig(op);
 	}
 
+	uint32_t gen = c->gen;
 	if (c->role == ROLE_SERVER) {
 		c->writing = true;
 		conn_unlock(c);
 		r = op->orig(op);
 		err = errno;
-		conn_lock(c);
+		if (!relock(c, gen))
+			goto out;
 		c->writing = false;
 		if (r > 0 && c->state == ST_HTTP)
 			out_response(c, op->iov, op->iovcnt, (size_t)r);
@@ -1278,7 +1323,8 @@ ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
 		conn_unlock(c);
 		r = op->orig(op);
 		err = errno;
-		conn_lock(c);
+		if (!relock(c, gen))
+			goto out;
 		c->writing = false;
 		if (r > 0)
 			c->out_sent += (uint64_t)r;
@@ -1293,6 +1339,16 @@ ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
 	struct piece pieces[IOV_STACK];
 	struct iovec vec[IOV_STACK];
 	int np = plan(c, op->iov, op->iovcnt, s0, pieces, IOV_STACK);
+	if (np < 0 && edit_started(c, s0)) {
+		/*
+		 * Ours cannot be dropped half sent: take fewer of the program's iovecs (a short
+		 * write). Each edit adds at most two pieces to the non-empty iovecs: these fit.
+		 */
+		int k = 0;
+		for (int full = 0; k < op->iovcnt && full < IOV_STACK - 2 * EDITS_MAX; k++)
+			full += op->iov[k].iov_len != 0;
+		np = plan(c, op->iov, k, s0, pieces, IOV_STACK);
+	}
 	if (np < 0) {
 		/* Too many iovecs to splice ours in: give up on this connection's edits. */
 		c->n_edits = 0;
@@ -1311,6 +1367,7 @@ ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
 		mh.msg_controllen = op->msg->msg_controllen;
 	}
 	size_t app_done = 0;
+	size_t ours_sent[EDITS_MAX] = {0};
 	int first = 0; /* first piece not yet fully sent */
 	c->writing = true;
 	conn_unlock(c);
@@ -1329,7 +1386,7 @@ ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
 			if (pc->edit < 0)
 				app_done += k;
 			else
-				c->edits[pc->edit].sent = (uint16_t)(c->edits[pc->edit].sent + k);
+				ours_sent[pc->edit] += k;
 			pc->p += k;
 			pc->len -= k;
 			vec[first] = (struct iovec){(void *)pc->p, pc->len};
@@ -1344,7 +1401,13 @@ ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
 		mh.msg_control = NULL; /* ancillary data goes with the first bytes only */
 		mh.msg_controllen = 0;
 	}
-	conn_lock(c);
+	if (!relock(c, gen)) {
+		if (app_done)
+			r = (ssize_t)app_done;
+		goto out;
+	}
+	for (int e = 0; e < c->n_edits; e++)
+		c->edits[e].sent = (uint16_t)(c->edits[e].sent + ours_sent[e]);
 	c->writing = false;
 	c->out_sent += app_done;
 	/* An insertion cut short stays at its offset; the program's bytes after it wait too. */
@@ -1359,8 +1422,10 @@ ssize_t otelp__http_write(struct otelp_conn *c, const struct otelp_wop *op)
 		stop(c, errno_name(err));
 	}
 	done(c);
+	r = r < 0 ? -1 : 0;
+out:
 	errno = err;
-	return r < 0 ? -1 : 0;
+	return r;
 }
 
 /* ---- sendfile, shutdown, connect, accept, close ---- */

@@ -588,6 +588,8 @@ static void set_method(struct otelp_span *s, const struct reqcap *rq, char *name
 
 static void set_common(struct otelp_conn *c, struct otelp_span *s, const struct reqcap *rq)
 {
+	if (rq->ua_len)
+		otelp__span_set_str(s, "user_agent.original", rq->ua, rq->ua_len);
 	otelp__span_set_str(s, "network.protocol.version", rq->version_minor ? "1.1" : "1.0", 3);
 	if (c->peer_len) {
 		otelp__span_set_str(s, "network.peer.address", c->peer, c->peer_len);
@@ -768,8 +770,6 @@ static void server_request(struct otelp_conn *c)
 		otelp__span_set_str(s, "client.address", ca, ca_len);
 	else if (c->peer_len && !c->unix_sock)
 		otelp__span_set_str(s, "client.address", c->peer, c->peer_len);
-	if (rq->ua_len)
-		otelp__span_set_str(s, "user_agent.original", rq->ua, rq->ua_len);
 	set_common(c, s, rq);
 	if (otelp__cfg.http_route_heuristic) {
 		char route[512];

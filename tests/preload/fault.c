@@ -50,8 +50,7 @@ static __thread uint64_t rng;
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
 static ssize_t (*real_send)(int, const void *, size_t, int);
-static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *,
-                              socklen_t);
+static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_readv)(int, const struct iovec *, int);
@@ -75,11 +74,11 @@ static void *next(const char *name)
 }
 
 /* Resolve lazily too: another library's constructor may do I/O before ours ran. */
-#define REAL(name)                                                                         \
-	(__atomic_load_n(&real_##name, __ATOMIC_ACQUIRE)                                   \
-	     ? real_##name                                                                 \
-	     : (__atomic_store_n(&real_##name, (__typeof__(real_##name))next(#name),       \
-	                         __ATOMIC_RELEASE),                                        \
+#define REAL(name)                                                                   \
+	(__atomic_load_n(&real_##name, __ATOMIC_ACQUIRE)                             \
+	     ? real_##name                                                           \
+	     : (__atomic_store_n(&real_##name, (__typeof__(real_##name))next(#name), \
+	                         __ATOMIC_RELEASE),                                  \
 	        real_##name))
 
 __attribute__((constructor)) static void fault_init(void)
@@ -311,8 +310,8 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		struct msghdr m = *msg;
 		atomic_fetch_add(&n_short_w, 1);
 		m.msg_iov = cut;
-		m.msg_iovlen = (size_t)iov_trim(msg->msg_iov, (int)msg->msg_iovlen,
-		                                short_len(total), cut);
+		m.msg_iovlen =
+		    (size_t)iov_trim(msg->msg_iov, (int)msg->msg_iovlen, short_len(total), cut);
 		return REAL(sendmsg)(fd, &m, flags);
 	}
 	if (f != F_NONE)
@@ -385,8 +384,8 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		struct msghdr m = *msg;
 		atomic_fetch_add(&n_short_r, 1);
 		m.msg_iov = cut;
-		m.msg_iovlen = (size_t)iov_trim(msg->msg_iov, (int)msg->msg_iovlen,
-		                                short_len(total), cut);
+		m.msg_iovlen =
+		    (size_t)iov_trim(msg->msg_iov, (int)msg->msg_iovlen, short_len(total), cut);
 		ssize_t r = REAL(recvmsg)(fd, &m, flags);
 		/* The kernel's answers live in the copy: hand them back. */
 		msg->msg_namelen = m.msg_namelen;

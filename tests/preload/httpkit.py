@@ -6,8 +6,6 @@ Environment (as set by tests/preload/meson.build):
     OTELP_ASAN_RUNTIME   the ASan runtime, put first in LD_PRELOAD (ASan builds)
     OTELP_FAULT_LIB      tests/preload/fault.c as a shared library (built here if unset)
     OTELP_STRESS         tests/preload/stress.c as a program (built here if unset)
-    OTELP_HTTP_SPANS     "skip": end each test before its span assertions (the rest of the
-                         test, bytes and program behaviour, still runs); anything else: assert
 """
 import hashlib
 import os
@@ -246,7 +244,9 @@ class Nginx:
                         os.chmod(os.path.join(dirpath, fn), 0o644)
             d = os.path.dirname(p)
             while d and d != "/":
-                os.chmod(d, os.stat(d).st_mode | 0o055)
+                mode = os.stat(d).st_mode
+                if mode & 0o055 != 0o055:  # our temporary directory (mkdtemp makes it 0700)
+                    os.chmod(d, mode | 0o055)
                 d = os.path.dirname(d)
         backend = ""
         locations = ""

@@ -226,7 +226,8 @@ static int send_all(int fd, const char *p, size_t len, struct rng *r, int mode, 
 			n = writev(fd, iov, split_iov(r, p + off, left, iov, 16));
 			break;
 		case W_SEND:
-			n = send(fd, p + off, chance(r, 50) ? left : range(r, 1, left), MSG_NOSIGNAL);
+			n = send(fd, p + off, chance(r, 50) ? left : range(r, 1, left),
+			         MSG_NOSIGNAL);
 			break;
 		case W_SENDTO:
 			n = sendto(fd, p + off, left, MSG_NOSIGNAL, NULL, 0);
@@ -602,8 +603,8 @@ static int serve_one(struct reader *rd, struct rng *r)
 					ve--;
 				vl = (size_t)(ve - v);
 				if (!valid_traceparent(v, vl)) {
-					server_fail(fd, r, "invalid traceparent line: %.*s", (int)n - 2,
-					            s);
+					server_fail(fd, r, "invalid traceparent line: %.*s",
+					            (int)n - 2, s);
 					return 0;
 				}
 				if (++tp > 1) {
@@ -693,8 +694,11 @@ static int serve_one(struct reader *rd, struct rng *r)
 	expected_body(&body, h, total);
 	int resp_chunked = !http10 && status == 200 && !is_head && response_chunked(h);
 	buf_printf(&out, "HTTP/1.1 %d %s\r\nX-Sum: %016" PRIx64 " %zu\r\nX-Stripped: %d %d %d\r\n",
-	           status, status == 200 ? "OK" : status == 204 ? "No Content" : "Not Modified", h,
-	           total, tp, ts, bg);
+	           status,
+	           status == 200   ? "OK"
+	           : status == 204 ? "No Content"
+	                           : "Not Modified",
+	           h, total, tp, ts, bg);
 	if (status != 204) {
 		if (resp_chunked)
 			buf_printf(&out, "Transfer-Encoding: chunked\r\n");
@@ -849,9 +853,9 @@ static struct {
 	    http10, s204, s304, closes, bytes_out, tp, ts, bg, other_method, wmodes[W_MODES];
 } st;
 
-static const char *const methods[] = {"GET",    "GET",     "GET", "POST",  "POST",
-                                      "POST",   "PUT",     "HEAD", "HEAD", "DELETE",
-                                      "PATCH",  "OPTIONS", "GET", "POST",  "GET"};
+static const char *const methods[] = {"GET",   "GET",     "GET",  "POST", "POST",
+                                      "POST",  "PUT",     "HEAD", "HEAD", "DELETE",
+                                      "PATCH", "OPTIONS", "GET",  "POST", "GET"};
 static const char *const other_methods[] = {"PROPFIND", "FOO", "MKCOL"};
 
 static void rand_token(struct rng *r, struct buf *b, size_t n, const char *alphabet)
@@ -884,8 +888,11 @@ static void rand_case(struct rng *r, struct buf *b, const char *name)
 static void put_header(struct rng *r, struct buf *b, const char *name, const char *value)
 {
 	rand_case(r, b, name);
-	buf_printf(b, ":%s%s%s\r\n", chance(r, 80) ? " " : chance(r, 50) ? "" : "   ", value,
-	           chance(r, 90) ? "" : "  ");
+	buf_printf(b, ":%s%s%s\r\n",
+	           chance(r, 80)   ? " "
+	           : chance(r, 50) ? ""
+	                           : "   ",
+	           value, chance(r, 90) ? "" : "  ");
 }
 
 static void build_request(struct rng *r, const struct opts *o, struct req *q, int first_on_conn,
@@ -970,7 +977,7 @@ static void build_request(struct rng *r, const struct opts *o, struct req *q, in
 	size_t body_len = 0;
 	if (body_method) {
 		uint64_t c = rnd(r) % 100;
-		body_len = c < 40 ? range(r, 0, 100)
+		body_len = c < 40   ? range(r, 0, 100)
 		           : c < 70 ? range(r, 101, 4096)
 		           : c < 90 ? range(r, 4097, 32768)
 		                    : range(r, 32769, BODY_MAX);
@@ -1150,7 +1157,8 @@ static void check_response(struct cconn *c, const struct req *q, long no)
 	}
 	free(exp.p);
 	if (server_closes != q->close)
-		die("exchange %ld: Connection: close %s", no, server_closes ? "unexpected" : "missing");
+		die("exchange %ld: Connection: close %s", no,
+		    server_closes ? "unexpected" : "missing");
 	if (server_closes) {
 		/* Nothing may follow the response. */
 		if (avail(rd) != 0 || fill(rd) != 0)
@@ -1209,8 +1217,8 @@ static void run_client(const struct opts *o)
 			    memcmp(c->rd.b.p + c->rd.pos, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0)
 				die("exchange %ld: no 100 Continue", done);
 			c->rd.pos += hl;
-			if (send_all(c->fd, q->bytes.p + q->head_len, q->bytes.len - q->head_len, &r,
-			             -1, NULL) < 0)
+			if (send_all(c->fd, q->bytes.p + q->head_len, q->bytes.len - q->head_len,
+			             &r, -1, NULL) < 0)
 				die("exchange %ld: write: %s", done, strerror(errno));
 		} else if (send_all(c->fd, out.p, out.len, &r, -1, &mode) < 0) {
 			die("exchange %ld: write: %s", done, strerror(errno));

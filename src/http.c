@@ -576,14 +576,18 @@ static void set_method(struct otelp_span *s, const struct reqcap *rq, char *name
 {
 	const char *known =
 	    rq->method_cut ? NULL : otelp__http_method_known(rq->method, rq->method_len);
-	if (known) {
-		otelp__span_set_str(s, "http.request.method", known, strlen(known));
-		*name_len = (size_t)snprintf(name, cap, "%s", known);
-	} else {
+	if (!known) {
 		otelp__span_set_str(s, "http.request.method", "_OTHER", 6);
 		otelp__span_set_str(s, "http.request.method_original", rq->method, rq->method_len);
-		*name_len = (size_t)snprintf(name, cap, "HTTP");
+		known = "HTTP"; /* the span name of an unknown method */
+	} else {
+		otelp__span_set_str(s, "http.request.method", known, strlen(known));
 	}
+	*name_len = strlen(known);
+	if (*name_len >= cap)
+		*name_len = cap - 1;
+	memcpy(name, known, *name_len);
+	name[*name_len] = 0;
 }
 
 static void set_common(struct otelp_conn *c, struct otelp_span *s, const struct reqcap *rq)

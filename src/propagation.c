@@ -729,7 +729,12 @@ static void extract_b3(const struct otelp_header *h, size_t n, struct otelp_extr
 void otelp__extract(unsigned propagators, const struct otelp_header *h, size_t n,
                     struct otelp_extracted *out)
 {
-	memset(out, 0, sizeof(*out));
+	/* Not the whole struct: its buffers are 8.7 KiB, and only their lengths say what is set. */
+	memset(&out->ctx, 0, sizeof(out->ctx));
+	out->tracestate[0] = 0;
+	out->tracestate_len = 0;
+	out->baggage[0] = 0;
+	out->baggage_len = 0;
 	if (!h)
 		n = 0;
 

@@ -26,18 +26,7 @@
 #include "span.h"
 #include "transport.h"
 
-static uint64_t mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+#include "bench-util.h"
 
 static void noop_export(struct otelp_span **spans, size_t n)
 {
@@ -53,7 +42,7 @@ static void bench_span(long iters, int nattrs)
 	double *per = malloc(sizeof(double) * (size_t)rounds);
 	struct otelp_ctx parent = {0};
 	for (long r = 0; r < rounds; r++) {
-		uint64_t t0 = mono();
+		uint64_t t0 = mono_ns();
 		for (int i = 0; i < BATCH; i++) {
 			struct otelp_span *s =
 			    otelp__span_start("GET", 3, OTELP_KIND_CLIENT, &parent, NULL, 0, 0);
@@ -64,7 +53,7 @@ static void bench_span(long iters, int nattrs)
 			}
 			otelp__span_end(s, 0);
 		}
-		per[r] = (double)(mono() - t0) / BATCH;
+		per[r] = (double)(mono_ns() - t0) / BATCH;
 		/* Let the exporter drain: this measures the producer, not queue overflow. */
 		otelp__bsp_flush(10000, false);
 	}
@@ -153,18 +142,18 @@ static void bench_export(long total)
 	struct otelp_buf buf = {0};
 	long batches = total / N;
 	size_t bytes = 0;
-	uint64_t t0 = mono();
+	uint64_t t0 = mono_ns();
 	for (long b = 0; b < batches; b++) {
 		otelp__otlp_encode_protobuf(res, spans, N, &buf);
 		bytes += buf.len;
 		struct otelp_send_result r;
-		if (otelp__transport_send(t, buf.data, buf.len, mono() + 10000000000ull, &r) !=
+		if (otelp__transport_send(t, buf.data, buf.len, mono_ns() + 10000000000ull, &r) !=
 		    OTELP_SEND_OK) {
 			printf("export failed: HTTP %ld %s\n", r.http_status, r.message);
 			return;
 		}
 	}
-	double s = (double)(mono() - t0) / 1e9;
+	double s = (double)(mono_ns() - t0) / 1e9;
 	printf("exporter: %.0f spans/s encoded and sent (%ld spans in %.2f s, %zu bytes/span "
 	       "protobuf)\n",
 	       (double)(batches * N) / s, batches * N, s, bytes / (size_t)(batches * N));

@@ -577,11 +577,11 @@ static void set_method(struct otelp_span *s, const struct reqcap *rq, char *name
 	const char *known =
 	    rq->method_cut ? NULL : otelp__http_method_known(rq->method, rq->method_len);
 	if (!known) {
-		otelp__span_set_str(s, "http.request.method", "_OTHER", 6);
-		otelp__span_set_str(s, "http.request.method_original", rq->method, rq->method_len);
+		otelp__span_add_str(s, "http.request.method", "_OTHER", 6);
+		otelp__span_add_str(s, "http.request.method_original", rq->method, rq->method_len);
 		known = "HTTP"; /* the span name of an unknown method */
 	} else {
-		otelp__span_set_str(s, "http.request.method", known, strlen(known));
+		otelp__span_add_str(s, "http.request.method", known, strlen(known));
 	}
 	*name_len = strlen(known);
 	if (*name_len >= cap)
@@ -593,15 +593,15 @@ static void set_method(struct otelp_span *s, const struct reqcap *rq, char *name
 static void set_common(struct otelp_conn *c, struct otelp_span *s, const struct reqcap *rq)
 {
 	if (rq->ua_len)
-		otelp__span_set_str(s, "user_agent.original", rq->ua, rq->ua_len);
-	otelp__span_set_str(s, "network.protocol.version", rq->version_minor ? "1.1" : "1.0", 3);
+		otelp__span_add_str(s, "user_agent.original", rq->ua, rq->ua_len);
+	otelp__span_add_str(s, "network.protocol.version", rq->version_minor ? "1.1" : "1.0", 3);
 	if (c->peer_len) {
-		otelp__span_set_str(s, "network.peer.address", c->peer, c->peer_len);
+		otelp__span_add_str(s, "network.peer.address", c->peer, c->peer_len);
 		if (!c->unix_sock)
-			otelp__span_set_int(s, "network.peer.port", c->peer_port);
+			otelp__span_add_int(s, "network.peer.port", c->peer_port);
 	}
 	if (c->unix_sock)
-		otelp__span_set_str(s, "network.transport", "unix", 4);
+		otelp__span_add_str(s, "network.transport", "unix", 4);
 	set_captured(s, "http.request.header.", rq->hdr, rq->n_hdr);
 }
 
@@ -642,16 +642,16 @@ static void finish(struct otelp_conn *c, struct inflight *f, int status, const c
 		return;
 	bool server = c->role == ROLE_SERVER;
 	if (status > 0) {
-		otelp__span_set_int(s, "http.response.status_code", status);
+		otelp__span_add_int(s, "http.response.status_code", status);
 		set_captured(s, "http.response.header.", c->rs.hdr, c->rs.n_hdr);
 		if (status >= (server ? 500 : 400)) {
 			char code[8];
 			int n = snprintf(code, sizeof(code), "%d", status);
-			otelp__span_set_str(s, "error.type", code, (size_t)n);
+			otelp__span_add_str(s, "error.type", code, (size_t)n);
 			otelp__span_set_status(s, OTELP_STATUS_ERROR, NULL, 0);
 		}
 	} else if (error_type) {
-		otelp__span_set_str(s, "error.type", error_type, strlen(error_type));
+		otelp__span_add_str(s, "error.type", error_type, strlen(error_type));
 		otelp__span_set_status(s, OTELP_STATUS_ERROR, NULL, 0);
 	}
 	if (server)
@@ -746,16 +746,16 @@ static void server_request(struct otelp_conn *c)
 	set_method(s, rq, name, sizeof(name), &name_len);
 	if (name_len >= sizeof(name))
 		name_len = sizeof(name) - 1;
-	otelp__span_set_str(s, "url.path", path, path_len);
+	otelp__span_add_str(s, "url.path", path, path_len);
 	if (query) {
 		char qbuf[1024];
 		size_t ql = otelp__http_query_redact(query, query_len, qbuf, sizeof(qbuf));
-		otelp__span_set_str(s, "url.query", qbuf, ql);
+		otelp__span_add_str(s, "url.query", qbuf, ql);
 	}
 	if (rq->xfproto_len)
-		otelp__span_set_str(s, "url.scheme", rq->xfproto, rq->xfproto_len);
+		otelp__span_add_str(s, "url.scheme", rq->xfproto, rq->xfproto_len);
 	else
-		otelp__span_set_str(s, "url.scheme", "http", 4);
+		otelp__span_add_str(s, "url.scheme", "http", 4);
 	const char *host = rq->host, *hh;
 	size_t host_len = rq->host_len, hl;
 	int port = 0;
@@ -764,21 +764,21 @@ static void server_request(struct otelp_conn *c)
 		host_len = auth_len;
 	}
 	if (host_len && otelp__http_host_port(host, host_len, &hh, &hl, &port)) {
-		otelp__span_set_str(s, "server.address", hh, hl);
+		otelp__span_add_str(s, "server.address", hh, hl);
 		if (port)
-			otelp__span_set_int(s, "server.port", port);
+			otelp__span_add_int(s, "server.port", port);
 	}
 	const char *ca;
 	size_t ca_len;
 	if (rq->xff_len && otelp__http_xff_first(rq->xff, rq->xff_len, &ca, &ca_len))
-		otelp__span_set_str(s, "client.address", ca, ca_len);
+		otelp__span_add_str(s, "client.address", ca, ca_len);
 	else if (c->peer_len && !c->unix_sock)
-		otelp__span_set_str(s, "client.address", c->peer, c->peer_len);
+		otelp__span_add_str(s, "client.address", c->peer, c->peer_len);
 	set_common(c, s, rq);
 	if (otelp__cfg.http_route_heuristic) {
 		char route[512];
 		size_t rl = otelp__http_route(path, path_len, route, sizeof(route));
-		otelp__span_set_str(s, "http.route", route, rl);
+		otelp__span_add_str(s, "http.route", route, rl);
 		name_len += (size_t)snprintf(name + name_len, sizeof(name) - name_len, " %.*s",
 		                             (int)rl, route);
 		if (name_len >= sizeof(name))
@@ -906,7 +906,7 @@ static void client_request(struct otelp_conn *c, uint64_t blank_line)
 	size_t url_len = otelp__http_url_full("http", rq->host, rq->host_len, rq->target,
 	                                      rq->target_len, url, sizeof(url));
 	if (url_len)
-		otelp__span_set_str(s, "url.full", url, url_len);
+		otelp__span_add_str(s, "url.full", url, url_len);
 	const char *path, *query, *auth, *hh;
 	size_t path_len, query_len, auth_len = 0, hl;
 	int port = 80;
@@ -915,11 +915,11 @@ static void client_request(struct otelp_conn *c, uint64_t blank_line)
 	const char *host = auth_len ? auth : rq->host;
 	size_t host_len = auth_len ? auth_len : rq->host_len;
 	if (host_len && otelp__http_host_port(host, host_len, &hh, &hl, &port)) {
-		otelp__span_set_str(s, "server.address", hh, hl);
-		otelp__span_set_int(s, "server.port", port);
+		otelp__span_add_str(s, "server.address", hh, hl);
+		otelp__span_add_int(s, "server.port", port);
 	} else if (c->peer_len && !c->unix_sock) {
-		otelp__span_set_str(s, "server.address", c->peer, c->peer_len);
-		otelp__span_set_int(s, "server.port", c->peer_port);
+		otelp__span_add_str(s, "server.address", c->peer, c->peer_len);
+		otelp__span_add_int(s, "server.port", c->peer_port);
 	}
 	set_common(c, s, rq);
 	f.span = otelp__span_handle(s);

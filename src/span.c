@@ -252,11 +252,11 @@ static bool key_eq(const struct otelp_span *s, const struct otelp_attr *a, const
  * when the owner's count limit and the inline capacity allow; NULL when dropped (counted in
  * *dropped).
  */
-static struct otelp_attr *attr_slot(struct otelp_span *s, uint8_t owner, const char *key,
-                                    uint32_t *count, uint32_t limit, uint32_t *dropped)
+static struct otelp_attr *attr_slot_(struct otelp_span *s, uint8_t owner, const char *key,
+                                     uint32_t *count, uint32_t limit, uint32_t *dropped, bool fresh)
 {
 	size_t klen = strlen(key);
-	for (unsigned i = 0; i < s->n_attrs; i++)
+	for (unsigned i = 0; !fresh && i < s->n_attrs; i++)
 		if (s->attrs[i].owner == owner && key_eq(s, &s->attrs[i], key, klen))
 			return &s->attrs[i];
 	if (*count >= limit || s->n_attrs >= OTELP_SPAN_ATTRS_MAX) {
@@ -274,15 +274,26 @@ static struct otelp_attr *attr_slot(struct otelp_span *s, uint8_t owner, const c
 	return a;
 }
 
-static struct otelp_attr *span_attr(struct otelp_span *s, const char *key)
+static struct otelp_attr *attr_slot(struct otelp_span *s, uint8_t owner, const char *key,
+                                    uint32_t *count, uint32_t limit, uint32_t *dropped)
+{
+	return attr_slot_(s, owner, key, count, limit, dropped, false);
+}
+
+static struct otelp_attr *span_attr_(struct otelp_span *s, const char *key, bool fresh)
 {
 	if (!s || !s->recording || s->ended)
 		return NULL;
 	uint32_t count = s->n_span_attrs;
-	struct otelp_attr *a = attr_slot(s, OTELP_OWNER_SPAN, key, &count,
-	                                 otelp__cfg.limits.attr_count, &s->dropped_attrs);
+	struct otelp_attr *a = attr_slot_(s, OTELP_OWNER_SPAN, key, &count,
+	                                  otelp__cfg.limits.attr_count, &s->dropped_attrs, fresh);
 	s->n_span_attrs = (uint16_t)count;
 	return a;
+}
+
+static struct otelp_attr *span_attr(struct otelp_span *s, const char *key)
+{
+	return span_attr_(s, key, false);
 }
 
 static void set_str(struct otelp_span *s, struct otelp_attr *a, const char *val, size_t len)
@@ -300,6 +311,20 @@ static void set_str(struct otelp_span *s, struct otelp_attr *a, const char *val,
 void otelp__span_set_str(struct otelp_span *s, const char *key, const char *val, size_t len)
 {
 	set_str(s, span_attr(s, key), val, len);
+}
+
+void otelp__span_add_str(struct otelp_span *s, const char *key, const char *val, size_t len)
+{
+	set_str(s, span_attr_(s, key, true), val, len);
+}
+
+void otelp__span_add_int(struct otelp_span *s, const char *key, int64_t v)
+{
+	struct otelp_attr *a = span_attr_(s, key, true);
+	if (a) {
+		a->type = OTELP_ATTR_INT;
+		a->v.i = v;
+	}
 }
 
 void otelp__span_set_str_array(struct otelp_span *s, const char *key, const char *const *vals,

@@ -271,6 +271,12 @@ void otelp__span_set_bool(struct otelp_span *s, const char *key, bool v);
 void otelp__span_set_str_array(struct otelp_span *s, const char *key, const char *const *vals,
                                const size_t *lens, size_t n);
 void otelp__span_set_name(struct otelp_span *s, const char *name, size_t len);
+/*
+ * The same for a key the span does not have yet (the caller knows: hooks set each key once):
+ * no search of the existing attributes.
+ */
+void otelp__span_add_str(struct otelp_span *s, const char *key, const char *val, size_t len);
+void otelp__span_add_int(struct otelp_span *s, const char *key, int64_t v);
 
 /* Add an event (name copied); returns its index or -1 (dropped, counted). */
 int otelp__span_add_event(struct otelp_span *s, const char *name, uint64_t time_ns);

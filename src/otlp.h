@@ -34,6 +34,13 @@ void otelp__buf_free(struct otelp_buf *b);
  */
 int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_span *const *spans,
                                 size_t n, struct otelp_buf *out);
+/*
+ * The same request built as protobuf-c structs and packed by protobuf-c: slower, kept as the
+ * reference the direct writer above must match byte for byte (unit tests).
+ */
+int otelp__otlp_encode_protobuf_reference(const struct otelp_resource *r,
+                                          struct otelp_span *const *spans, size_t n,
+                                          struct otelp_buf *out);
 int otelp__otlp_encode_json(const struct otelp_resource *r, struct otelp_span *const *spans,
                             size_t n, struct otelp_buf *out);
 

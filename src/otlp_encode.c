@@ -1,9 +1,15 @@
 /*
- * OTLP protobuf encoding (protobuf-c), the growable byte buffer, the Span.flags layout and the
- * decoding of the export response.
+ * OTLP protobuf encoding, the growable byte buffer, the Span.flags layout and the decoding of
+ * the export response.
  *
  * DESIGN
  * ------
+ * Export uses a hand-written protobuf writer (otelp__otlp_encode_protobuf, see "direct
+ * writer" below): it walks the spans once, writing from the end of the buffer, and costs a
+ * small fraction of protobuf-c's pack (which recomputes nested sizes at every level). The
+ * protobuf-c path described next is kept as otelp__otlp_encode_protobuf_reference: the unit
+ * tests require both to produce the same bytes, so it defines what the writer must emit.
+ *
  * protobuf-c packs a tree of message structs that point at each other and at NUL-terminated
  * strings. A span keeps its strings unterminated in its arena, so a batch is encoded in three
  * steps:
@@ -171,8 +177,17 @@ static size_t utf8_copy(char *dst, const char *src, size_t n)
 	while (i < n) {
 		size_t run = i;
 
-		/* Copy the longest well-formed run at once. */
+		/* Copy the longest well-formed run at once; plain ASCII goes 8 bytes a step. */
 		while (run < n) {
+			uint64_t x;
+
+			if (n - run >= 8) {
+				memcpy(&x, p + run, 8);
+				if (!(x & 0x8080808080808080ull)) {
+					run += 8;
+					continue;
+				}
+			}
 			size_t l = otelp__utf8_seq_len(p + run, n - run);
 			if (!l)
 				break;
@@ -516,8 +531,9 @@ static void build_span(struct builder *b, const struct otelp_span *s, PB_SPAN *m
 	m->status = st;
 }
 
-int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_span *const *spans,
-                                size_t n, struct otelp_buf *out)
+int otelp__otlp_encode_protobuf_reference(const struct otelp_resource *r,
+                                          struct otelp_span *const *spans, size_t n,
+                                          struct otelp_buf *out)
 {
 	struct batch_size z = {0};
 	struct builder b = {0};
@@ -614,6 +630,513 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 	OTELP_DEBUG_ASSERT(rc || out->len == packed);
 	free(blk.base);
 	return rc;
+}
+
+/*
+ * The direct writer. It fills the buffer from its end toward its start, so every nested
+ * message is complete before its length is needed: the length prefix and the tag are written
+ * just in front of it, and no size has to be computed ahead. Fields are therefore emitted in
+ * reverse field-number order and repeated elements from last to first, which leaves the
+ * bytes in the order protobuf-c packs them (field-number order, elements in order). The
+ * omission rules copy what protobuf-c does with the structs the reference builds: proto3
+ * scalars, strings and bytes that are zero or empty are absent, a oneof member and a set
+ * message field are always present (an empty string value or an empty Status included).
+ *
+ * When the buffer is too small it grows and what was already written moves to the new end;
+ * positions are kept as distances from the end, which survive that move. Once the batch is
+ * written it is moved to the start of out.
+ */
+struct pbw {
+	uint8_t *buf;
+	uint8_t *p;   /* first written byte */
+	uint8_t *end; /* buf + capacity */
+	bool oom;
+};
+
+/* Make room for n more bytes in front of p; false (and oom set) when that fails. */
+static bool pbw_grow(struct pbw *w, size_t n)
+{
+	size_t used = (size_t)(w->end - w->p), cap = (size_t)(w->end - w->buf), ncap;
+	uint8_t *nb;
+
+	if (w->oom)
+		return false;
+	ncap = cap ? cap : 4096;
+	while (ncap - used < n) {
+		if (ncap > SIZE_MAX / 2) {
+			w->oom = true;
+			return false;
+		}
+		ncap *= 2;
+	}
+	nb = realloc(w->buf, ncap);
+	if (!nb) {
+		w->oom = true;
+		return false;
+	}
+	memmove(nb + ncap - used, nb + cap - used, used);
+	w->buf = nb;
+	w->end = nb + ncap;
+	w->p = w->end - used;
+	return true;
+}
+
+static inline bool pbw_need(struct pbw *w, size_t n)
+{
+	if (__builtin_expect((size_t)(w->p - w->buf) >= n, 1))
+		return true;
+	return pbw_grow(w, n);
+}
+
+static inline size_t pbw_len(const struct pbw *w)
+{
+	return (size_t)(w->end - w->p);
+}
+
+/*
+ * The primitives below do not check for room: whoever calls them has reserved enough with
+ * pbw_need() first (a span, a resource attribute and the envelope each reserve an upper bound
+ * of what they write).
+ */
+static inline void pbw_varint(struct pbw *w, uint64_t v)
+{
+	size_t len;
+	uint8_t *q;
+
+	if (v < 0x80) {
+		*--w->p = (uint8_t)v;
+		return;
+	}
+	len = (size_t)(63 - __builtin_clzll(v)) / 7 + 1;
+	w->p -= len;
+	q = w->p;
+	while (v >= 0x80) {
+		*q++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*q = (uint8_t)v;
+}
+
+static inline void pbw_raw(struct pbw *w, const void *src, size_t n)
+{
+	w->p -= n;
+	memcpy(w->p, src, n);
+}
+
+static inline void pbw_fixed64(struct pbw *w, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	w->p -= 8;
+	memcpy(w->p, &v, 8);
+}
+
+static inline void pbw_fixed32(struct pbw *w, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	w->p -= 4;
+	memcpy(w->p, &v, 4);
+}
+
+/* Wire types. */
+#define WT_VARINT 0
+#define WT_I64    1
+#define WT_LEN    2
+#define WT_I32    5
+
+#define TAG(field, wt) ((uint32_t)(field) << 3 | (wt))
+
+/* Close a length-delimited field whose content starts mark bytes from the end. */
+static inline void pbw_close(struct pbw *w, size_t mark, uint32_t tag)
+{
+	pbw_varint(w, pbw_len(w) - mark);
+	pbw_varint(w, tag);
+}
+
+/* Bytes 1..0x7f in every byte of x (no NUL, no high bit). */
+static inline bool word_plain_ascii(uint64_t x)
+{
+	return (((x - 0x0101010101010101ull) | x) & 0x8080808080808080ull) == 0;
+}
+
+/*
+ * Plain ASCII strings (no NUL, no high bit: nearly every key and value) are copied a word at a
+ * time and checked on the way, without a call. The copy goes to the free space in front of p,
+ * so when a word fails the check nothing is lost: p is only moved on success. Words may overlap
+ * at the end; nothing outside src[0..n) is read. False when the string needs the slow path.
+ */
+static inline bool pbw_plain_ascii(struct pbw *w, const char *src, size_t n)
+{
+	uint8_t *dst = w->p - n;
+
+	if (n >= 8) {
+		uint64_t x, bad = 0;
+
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, src + i, 8);
+			memcpy(dst + i, &x, 8);
+			bad |= (x - 0x0101010101010101ull) | x;
+		}
+		memcpy(&x, src + n - 8, 8);
+		memcpy(dst + n - 8, &x, 8);
+		bad |= (x - 0x0101010101010101ull) | x;
+		if (bad & 0x8080808080808080ull)
+			return false;
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		if ((((a - 0x01010101u) | a | (b - 0x01010101u) | b) & 0x80808080u) != 0)
+			return false;
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if ((uint8_t)(src[i] - 1) >= 0x7f)
+				return false;
+			dst[i] = (uint8_t)src[i];
+		}
+	}
+	w->p = dst;
+	return true;
+}
+
+/* Length of the leading run of bytes 1..0x7f of p[0..n). */
+static size_t plain_ascii_prefix(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, p + i, 8);
+		if (!word_plain_ascii(x))
+			break;
+	}
+	while (i < n && p[i] && p[i] < 0x80)
+		i++;
+	return i;
+}
+
+/*
+ * The n bytes of src as the reference writes them: valid UTF-8, ended by the first NUL (a
+ * protobuf-c string is a C string). Returns the length written.
+ */
+static size_t pbw_utf8(struct pbw *w, const char *src, size_t n)
+{
+	size_t m, len;
+	const char *nul;
+	char *dst;
+
+	if (pbw_plain_ascii(w, src, n))
+		return n;
+	m = plain_ascii_prefix((const uint8_t *)src, n);
+	if (m == n) {
+		pbw_raw(w, src, n);
+		return n;
+	}
+	nul = memchr(src + m, '\0', n - m);
+	if (nul)
+		n = (size_t)(nul - src);
+	/* Convert into the free space, then slide the result up against p. */
+	dst = (char *)w->p - 3 * n;
+	len = utf8_copy(dst, src, n);
+	w->p -= len;
+	memmove(w->p, dst, len);
+	return len;
+}
+
+/* A string field; absent when empty unless always (a oneof member). */
+static inline void pbw_str(struct pbw *w, uint32_t tag, const char *src, size_t n, bool always)
+{
+	size_t len = pbw_utf8(w, src, n);
+
+	if (!len && !always)
+		return;
+	pbw_varint(w, len);
+	pbw_varint(w, tag);
+}
+
+static inline void pbw_sref(struct pbw *w, uint32_t tag, const struct otelp_span *s,
+                            struct otelp_sref r, bool always)
+{
+	const char *p;
+	size_t n = otelp__sref_get(s, r, &p);
+
+	pbw_str(w, tag, p, n, always);
+}
+
+/* A string we own (constant, ASCII, no NUL): absent when empty. */
+static void pbw_cstr(struct pbw *w, uint32_t tag, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n)
+		return;
+	pbw_raw(w, s, n);
+	pbw_varint(w, n);
+	pbw_varint(w, tag);
+}
+
+/* AnyValue.array_value of the elements of a, written last to first. */
+static void pbw_str_array(struct pbw *w, const struct otelp_span *s, const struct otelp_attr *a)
+{
+	size_t mark = pbw_len(w), end, len;
+	const char *p;
+
+	len = otelp__sref_get(s, a->v.arr.s, &p);
+	if (a->v.arr.n) {
+		/* The elements are what lies between NULs; walk them from the back. */
+		end = len;
+		for (;;) {
+			const char *nul = memrchr(p, '\0', end);
+			size_t start = nul ? (size_t)(nul - p) + 1 : 0;
+			size_t emark = pbw_len(w);
+
+			pbw_str(w, TAG(1, WT_LEN), p + start, end - start, true);
+			pbw_close(w, emark, TAG(1, WT_LEN));
+			if (!nul)
+				break;
+			end = start - 1;
+		}
+	}
+	pbw_close(w, mark, TAG(5, WT_LEN));
+}
+
+/* The KeyValues of one owner, as field field of the enclosing message, last to first. */
+static void pbw_attrs(struct pbw *w, const struct otelp_span *s, unsigned owner, uint32_t field)
+{
+	for (size_t i = otelp__span_n_attrs(s); i-- > 0;) {
+		const struct otelp_attr *a = &s->attrs[i];
+		size_t kv, av;
+		union {
+			double d;
+			uint64_t u;
+		} dv;
+
+		if (a->owner != owner || !attr_type_ok(a))
+			continue;
+		kv = pbw_len(w);
+		av = kv;
+		switch (a->type) {
+		case OTELP_ATTR_STRING:
+			pbw_sref(w, TAG(1, WT_LEN), s, a->v.s, true);
+			break;
+		case OTELP_ATTR_BOOL:
+			pbw_varint(w, a->v.b ? 1 : 0);
+			pbw_varint(w, TAG(2, WT_VARINT));
+			break;
+		case OTELP_ATTR_INT:
+			pbw_varint(w, (uint64_t)a->v.i);
+			pbw_varint(w, TAG(3, WT_VARINT));
+			break;
+		case OTELP_ATTR_DOUBLE:
+			dv.d = a->v.d;
+			pbw_fixed64(w, dv.u);
+			pbw_varint(w, TAG(4, WT_I64));
+			break;
+		case OTELP_ATTR_STRING_ARRAY:
+			pbw_str_array(w, s, a);
+			break;
+		}
+		pbw_close(w, av, TAG(2, WT_LEN));
+		pbw_sref(w, TAG(1, WT_LEN), s, a->key, false);
+		pbw_close(w, kv, TAG(field, WT_LEN));
+	}
+}
+
+/* A varint field, absent when zero. */
+static inline void pbw_uint(struct pbw *w, uint32_t tag, uint64_t v)
+{
+	if (!v)
+		return;
+	pbw_varint(w, v);
+	pbw_varint(w, tag);
+}
+
+static inline void pbw_fixed64_field(struct pbw *w, uint32_t tag, uint64_t v)
+{
+	if (!v)
+		return;
+	pbw_fixed64(w, v);
+	pbw_varint(w, tag);
+}
+
+static inline void pbw_bytes(struct pbw *w, uint32_t tag, const uint8_t *p, size_t n)
+{
+	pbw_raw(w, p, n);
+	pbw_varint(w, n);
+	pbw_varint(w, tag);
+}
+
+/*
+ * At most how many bytes pbw_span() writes for s, scratch space included: every string may
+ * triple (one U+FFFD per byte), every tag, length and varint is counted at its widest. The
+ * raw reference lengths are used: clamping only shortens them.
+ */
+static size_t span_bound(const struct otelp_span *s)
+{
+	size_t b = 192 + 3 * ((size_t)s->name.len + s->tracestate.len + s->status_msg.len);
+
+	for (size_t i = 0; i < otelp__span_n_events(s); i++)
+		b += 48 + 3 * (size_t)s->events[i].name.len;
+	for (size_t i = 0; i < otelp__span_n_links(s); i++)
+		b += 64 + 3 * (size_t)s->links[i].tracestate.len;
+	for (size_t i = 0; i < otelp__span_n_attrs(s); i++) {
+		const struct otelp_attr *a = &s->attrs[i];
+
+		b += 48 + 3 * (size_t)a->key.len;
+		if (a->type == OTELP_ATTR_STRING)
+			b += 3 * (size_t)a->v.s.len;
+		else if (a->type == OTELP_ATTR_STRING_ARRAY)
+			/* Up to len + 1 elements, 8 bytes of framing each. */
+			b += 11 * (size_t)a->v.arr.s.len + 16;
+	}
+	return b;
+}
+
+/* Span (field 2 of ScopeSpans), fields 16 down to 1. */
+static void pbw_span(struct pbw *w, const struct otelp_span *s)
+{
+	size_t mark, sub;
+
+	if (!pbw_need(w, span_bound(s)))
+		return;
+	mark = pbw_len(w);
+
+	pbw_fixed32(w, otelp__otlp_span_flags(s));
+	pbw_varint(w, TAG(16, WT_I32));
+
+	sub = pbw_len(w);
+	pbw_uint(w, TAG(3, WT_VARINT), s->status);
+	if (s->status == OTELP_STATUS_ERROR)
+		pbw_sref(w, TAG(2, WT_LEN), s, s->status_msg, false);
+	pbw_close(w, sub, TAG(15, WT_LEN));
+
+	pbw_uint(w, TAG(14, WT_VARINT), s->dropped_links);
+	for (size_t i = otelp__span_n_links(s); i-- > 0;) {
+		const struct otelp_link *l = &s->links[i];
+
+		sub = pbw_len(w);
+		pbw_fixed32(w, otelp__otlp_link_flags(l));
+		pbw_varint(w, TAG(6, WT_I32));
+		pbw_uint(w, TAG(5, WT_VARINT), l->dropped_attrs);
+		pbw_attrs(w, s, OTELP_OWNER_LINK(i), 4);
+		pbw_sref(w, TAG(3, WT_LEN), s, l->tracestate, false);
+		pbw_bytes(w, TAG(2, WT_LEN), l->span_id, sizeof(l->span_id));
+		pbw_bytes(w, TAG(1, WT_LEN), l->trace_id, sizeof(l->trace_id));
+		pbw_close(w, sub, TAG(13, WT_LEN));
+	}
+
+	pbw_uint(w, TAG(12, WT_VARINT), s->dropped_events);
+	for (size_t i = otelp__span_n_events(s); i-- > 0;) {
+		const struct otelp_event *e = &s->events[i];
+
+		sub = pbw_len(w);
+		pbw_uint(w, TAG(4, WT_VARINT), e->dropped_attrs);
+		pbw_attrs(w, s, OTELP_OWNER_EVENT(i), 3);
+		pbw_sref(w, TAG(2, WT_LEN), s, e->name, false);
+		pbw_fixed64_field(w, TAG(1, WT_I64), e->time_ns);
+		pbw_close(w, sub, TAG(11, WT_LEN));
+	}
+
+	pbw_uint(w, TAG(10, WT_VARINT), s->dropped_attrs);
+	pbw_attrs(w, s, OTELP_OWNER_SPAN, 9);
+	pbw_fixed64_field(w, TAG(8, WT_I64), s->end_ns);
+	pbw_fixed64_field(w, TAG(7, WT_I64), s->start_ns);
+	pbw_uint(w, TAG(6, WT_VARINT), s->kind);
+	pbw_sref(w, TAG(5, WT_LEN), s, s->name, false);
+	if (s->has_parent)
+		pbw_bytes(w, TAG(4, WT_LEN), s->parent_span_id, sizeof(s->parent_span_id));
+	pbw_sref(w, TAG(3, WT_LEN), s, s->tracestate, false);
+	pbw_bytes(w, TAG(2, WT_LEN), s->span_id, sizeof(s->span_id));
+	pbw_bytes(w, TAG(1, WT_LEN), s->trace_id, sizeof(s->trace_id));
+	pbw_close(w, mark, TAG(2, WT_LEN));
+}
+
+/* Resource (field 1 of ResourceSpans): its attributes, last to first. */
+static void pbw_resource(struct pbw *w, const struct otelp_resource *r)
+{
+	size_t mark = pbw_len(w);
+	unsigned n = 0;
+
+	if (r)
+		n = r->n < OTELP_RESOURCE_MAX ? r->n : OTELP_RESOURCE_MAX;
+	for (unsigned i = n; i-- > 0;) {
+		const struct otelp_resource_attr *a = &r->attrs[i];
+		size_t kv, av;
+
+		if (!pbw_need(w, 64 + 3 * (sizeof(a->key) + sizeof(a->value))))
+			return;
+		kv = pbw_len(w);
+		av = kv;
+
+		if (a->is_int) {
+			pbw_varint(w, (uint64_t)a->ival);
+			pbw_varint(w, TAG(3, WT_VARINT));
+		} else {
+			pbw_str(w, TAG(1, WT_LEN), a->value, rattr_len(a->value, sizeof(a->value)),
+			        true);
+		}
+		pbw_close(w, av, TAG(2, WT_LEN));
+		pbw_str(w, TAG(1, WT_LEN), a->key, rattr_len(a->key, sizeof(a->key)), false);
+		pbw_close(w, kv, TAG(1, WT_LEN));
+	}
+	if (pbw_need(w, 16))
+		pbw_close(w, mark, TAG(1, WT_LEN));
+}
+
+int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_span *const *spans,
+                                size_t n, struct otelp_buf *out)
+{
+	struct pbw w;
+	size_t rs, ss, sc, len;
+
+	out->len = 0;
+	if (n && !spans)
+		return -EINVAL;
+
+	/* Write into out's own storage, from its end. */
+	w.buf = out->data;
+	w.end = out->data ? out->data + out->cap : NULL;
+	w.p = w.end;
+	w.oom = false;
+
+	if (!pbw_need(&w, 128 + 2 * sizeof(OTELP_SCHEMA_URL)))
+		goto out;
+	rs = pbw_len(&w);
+	pbw_cstr(&w, TAG(3, WT_LEN), OTELP_SCHEMA_URL);
+
+	ss = pbw_len(&w);
+	pbw_cstr(&w, TAG(3, WT_LEN), OTELP_SCHEMA_URL);
+	for (size_t i = n; i-- > 0;)
+		if (spans[i])
+			pbw_span(&w, spans[i]);
+	if (!pbw_need(&w, 64 + sizeof(OTELP_SDK_VERSION) + sizeof(OTELP_SCOPE_NAME)))
+		goto out;
+	sc = pbw_len(&w);
+	pbw_cstr(&w, TAG(2, WT_LEN), OTELP_SDK_VERSION);
+	pbw_cstr(&w, TAG(1, WT_LEN), OTELP_SCOPE_NAME);
+	pbw_close(&w, sc, TAG(1, WT_LEN));
+	pbw_close(&w, ss, TAG(2, WT_LEN));
+
+	pbw_resource(&w, r);
+	if (pbw_need(&w, 16))
+		pbw_close(&w, rs, TAG(1, WT_LEN));
+out:
+	out->data = w.buf;
+	out->cap = (size_t)(w.end - w.buf);
+	if (w.oom)
+		return -ENOMEM;
+	len = pbw_len(&w);
+	if (len)
+		memmove(out->data, w.p, len);
+	out->len = len;
+	return 0;
 }
 
 /* ---- response decoding ---- */

@@ -820,6 +820,363 @@ START_TEST(test_pb_big_batch)
 }
 END_TEST
 
+/* ---- direct protobuf writer against the protobuf-c reference ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return x;
+}
+
+static unsigned rnd_below(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+/*
+ * n random bytes into p: mostly ASCII, now and then a NUL (unless no_nul), a valid
+ * multi-byte character, or bytes that are not UTF-8 (stray continuation, overlong, surrogate,
+ * truncated sequence, 0xff).
+ */
+static void rnd_bytes(char *p, size_t n, bool no_nul)
+{
+	static const char *const bits[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	                                   "\x80",     "\xc0\xaf",     "\xed\xa0\x80",
+	                                   "\xe2\x82", "\xff",         "\xf4\x90\x80\x80"};
+	unsigned mode = rnd_below(4);
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned k = rnd_below(100);
+
+		if (mode == 0 || k < 85) {
+			p[i++] = (char)(0x20 + rnd_below(0x5f));
+		} else if (k < 88 && !no_nul) {
+			p[i++] = '\0';
+		} else if (k < 90) {
+			p[i++] = (char)(1 + rnd_below(0x7f));
+		} else {
+			const char *b = bits[rnd_below(sizeof(bits) / sizeof(bits[0]))];
+			size_t m = strlen(b);
+
+			if (m > n - i)
+				m = n - i;
+			memcpy(p + i, b, m);
+			i += m;
+		}
+	}
+}
+
+/* A random length: mostly short, sometimes empty, now and then long. */
+static size_t rnd_len(size_t max)
+{
+	unsigned k = rnd_below(20);
+	size_t n;
+
+	if (k == 0)
+		n = 0;
+	else if (k < 16)
+		n = 1 + rnd_below(24);
+	else if (k < 19)
+		n = rnd_below(200);
+	else
+		n = rnd_below(1200);
+	return n < max ? n : max;
+}
+
+/* A random string in the arena of s (empty when the arena is full). */
+static struct otelp_sref rnd_sref(struct otelp_span *s)
+{
+	char tmp[OTELP_SPAN_ARENA];
+	size_t room = sizeof(s->arena) - s->arena_used;
+	size_t n = rnd_len(room > 1 ? room - 1 : 0);
+
+	if (room == 0)
+		return (struct otelp_sref){0, 0};
+	rnd_bytes(tmp, n, false);
+	return tputn(s, tmp, n);
+}
+
+/* A random string array (its arena form, elements joined by NULs). */
+static void rnd_arr(struct otelp_span *s, struct otelp_attr *a)
+{
+	char tmp[OTELP_SPAN_ARENA];
+	size_t room = sizeof(s->arena) - s->arena_used, len = 0;
+	unsigned n = rnd_below(8);
+
+	a->v.arr.n = (uint16_t)n;
+	for (unsigned i = 0; i < n && room > 2; i++) {
+		size_t m = rnd_below(3) ? rnd_below(12) : 0;
+
+		if (i && len < room - 2)
+			tmp[len++] = '\0';
+		if (m > room - 2 - len)
+			m = room - 2 - len;
+		rnd_bytes(tmp + len, m, true);
+		len += m;
+	}
+	a->v.arr.s = room ? tputn(s, tmp, len < room ? len : room - 1) : (struct otelp_sref){0, 0};
+}
+
+static const double rnd_doubles[] = {0.0, -0.0, 1.5, -3.25e300, 1e-310, INFINITY, -INFINITY, NAN};
+
+static const int64_t rnd_ints[] = {0, 1, -1, 127, 128, 300, INT64_MAX, INT64_MIN, 1ll << 35};
+
+static uint32_t rnd_u32(void)
+{
+	switch (rnd_below(4)) {
+	case 0:
+	case 1:
+		return 0;
+	case 2:
+		return rnd_below(300);
+	default:
+		return rnd_below(2) ? UINT32_MAX : (uint32_t)rnd();
+	}
+}
+
+static uint64_t rnd_u64(void)
+{
+	switch (rnd_below(4)) {
+	case 0:
+		return 0;
+	case 1:
+		return UINT64_MAX;
+	default:
+		return rnd();
+	}
+}
+
+static struct otelp_span *rnd_span(void)
+{
+	struct otelp_span *s = calloc(1, sizeof(*s));
+	unsigned na, owners;
+
+	ck_assert_ptr_nonnull(s);
+	memset(s->arena, 'Z', sizeof(s->arena));
+	for (int i = 0; i < 16; i++)
+		s->trace_id[i] = (uint8_t)rnd();
+	for (int i = 0; i < 8; i++)
+		s->span_id[i] = (uint8_t)rnd();
+	if (rnd_below(2))
+		tparent(s, (uint8_t)rnd(), rnd_below(2));
+	s->flags = (uint8_t)rnd();
+	s->kind = (uint8_t)rnd_below(7);
+	s->start_ns = rnd_u64();
+	s->end_ns = rnd_u64();
+	s->name = rnd_sref(s);
+	if (rnd_below(2))
+		s->tracestate = rnd_sref(s);
+	s->status = (uint8_t)rnd_below(4);
+	if (rnd_below(2))
+		s->status_msg = rnd_sref(s);
+	s->dropped_attrs = rnd_u32();
+	s->dropped_events = rnd_u32();
+	s->dropped_links = rnd_u32();
+	if (rnd_below(2)) {
+		unsigned ne = rnd_below(OTELP_SPAN_EVENTS_MAX + 1);
+
+		for (unsigned i = 0; i < ne; i++) {
+			s->events[i].name = rnd_sref(s);
+			s->events[i].time_ns = rnd_u64();
+			s->events[i].dropped_attrs = rnd_u32();
+		}
+		s->n_events = (uint16_t)ne;
+	}
+	if (rnd_below(2)) {
+		unsigned nl = rnd_below(OTELP_SPAN_LINKS_MAX + 1);
+
+		for (unsigned i = 0; i < nl; i++) {
+			struct otelp_link *l = &s->links[i];
+
+			for (int k = 0; k < 16; k++)
+				l->trace_id[k] = (uint8_t)rnd();
+			for (int k = 0; k < 8; k++)
+				l->span_id[k] = (uint8_t)rnd();
+			l->flags = (uint8_t)rnd();
+			l->remote = rnd_below(2);
+			if (rnd_below(2))
+				l->tracestate = rnd_sref(s);
+			l->dropped_attrs = rnd_u32();
+		}
+		s->n_links = (uint16_t)nl;
+	}
+	owners = 1 + s->n_events + s->n_links;
+	na = rnd_below(4) ? rnd_below(16) : rnd_below(OTELP_SPAN_ATTRS_MAX + 1);
+	for (unsigned i = 0; i < na; i++) {
+		struct otelp_attr *a = &s->attrs[s->n_attrs++];
+		unsigned o = rnd_below(owners);
+
+		a->owner = o == 0             ? OTELP_OWNER_SPAN
+		           : o <= s->n_events ? (uint8_t)OTELP_OWNER_EVENT(o - 1)
+		                              : (uint8_t)OTELP_OWNER_LINK(o - 1 - s->n_events);
+		a->key = rnd_sref(s);
+		/* Now and then a type no encoder knows: it must be skipped. */
+		a->type = (uint8_t)rnd_below(rnd_below(20) ? 5 : 7);
+		switch (a->type) {
+		case OTELP_ATTR_STRING:
+			a->v.s = rnd_sref(s);
+			break;
+		case OTELP_ATTR_BOOL:
+			a->v.b = rnd_below(2);
+			break;
+		case OTELP_ATTR_INT:
+			a->v.i = rnd_below(2) ? rnd_ints[rnd_below(9)] : (int64_t)rnd();
+			break;
+		case OTELP_ATTR_DOUBLE:
+			a->v.d = rnd_doubles[rnd_below(8)];
+			break;
+		case OTELP_ATTR_STRING_ARRAY:
+			rnd_arr(s, a);
+			break;
+		}
+	}
+	/* Rarely, references and counts out of range: both encoders clamp them alike. */
+	if (rnd_below(50) == 0)
+		s->name = (struct otelp_sref){(uint16_t)(sizeof(s->arena) - 5), 400};
+	if (rnd_below(50) == 0)
+		s->n_events = 0xffff;
+	return s;
+}
+
+static struct otelp_resource *rnd_resource(void)
+{
+	struct otelp_resource *r = tresource();
+	unsigned n = rnd_below(4) ? rnd_below(12) : OTELP_RESOURCE_MAX + 3;
+
+	r->n = n;
+	if (n > OTELP_RESOURCE_MAX)
+		n = OTELP_RESOURCE_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		struct otelp_resource_attr *a = &r->attrs[i];
+		size_t k = rnd_below(10) ? rnd_below(30) : sizeof(a->key);
+
+		/* A full-size field has no terminator: its length is the field size. */
+		rnd_bytes(a->key, k, false);
+		if (k < sizeof(a->key))
+			a->key[k] = '\0';
+		a->is_int = rnd_below(3) == 0;
+		if (a->is_int) {
+			a->ival = rnd_ints[rnd_below(9)];
+		} else {
+			size_t v = rnd_below(10) ? rnd_below(60) : sizeof(a->value);
+
+			rnd_bytes(a->value, v, false);
+			if (v < sizeof(a->value))
+				a->value[v] = '\0';
+		}
+	}
+	return r;
+}
+
+/* Encode with both encoders; the bytes must be the same. out is reused, as the exporter does. */
+static void same_bytes(const struct otelp_resource *r, struct otelp_span *const *spans, size_t n,
+                       struct otelp_buf *out)
+{
+	struct otelp_buf ref = {0};
+
+	ck_assert_int_eq(otelp__otlp_encode_protobuf_reference(r, spans, n, &ref), 0);
+	ck_assert_int_eq(otelp__otlp_encode_protobuf(r, spans, n, out), 0);
+	ck_assert_uint_eq(out->len, ref.len);
+	ck_assert_int_eq(memcmp(out->data, ref.data, ref.len), 0);
+	otelp__buf_free(&ref);
+}
+
+START_TEST(test_pb_same_bytes_random)
+{
+	static const size_t sizes[] = {1, 2, 3, 7, 16, 100, 511, 512};
+	struct otelp_buf out = {0};
+	size_t total = 0;
+
+	rng_state = 0x9e3779b97f4a7c15ull;
+	for (unsigned round = 0; round < 120; round++) {
+		size_t n = round < 8 ? sizes[round] : 1 + rnd_below(rnd_below(4) ? 64 : 512);
+		struct otelp_span **spans = calloc(n, sizeof(*spans));
+		struct otelp_resource *r = rnd_below(4) ? rnd_resource() : NULL;
+
+		ck_assert_ptr_nonnull(spans);
+		for (size_t i = 0; i < n; i++)
+			spans[i] = rnd_below(40) ? rnd_span() : NULL;
+		/* A small buffer with stale bytes: the writer must grow it. */
+		if (round % 5 == 0) {
+			otelp__buf_free(&out);
+			ck_assert_int_eq(otelp__buf_append(&out, "stale", 5), 0);
+		}
+		same_bytes(r, spans, n, &out);
+		for (size_t i = 0; i < n; i++)
+			same_bytes(r, &spans[i], 1, &out);
+		total += n;
+		for (size_t i = 0; i < n; i++)
+			free(spans[i]);
+		free(spans);
+		free(r);
+	}
+	ck_assert_uint_gt(total, 5000);
+	otelp__buf_free(&out);
+}
+END_TEST
+
+/* Fixed edge cases: empty batch, empty span, a span at every limit, the hand-built spans. */
+START_TEST(test_pb_same_bytes_edges)
+{
+	struct otelp_buf out = {0};
+	struct otelp_resource *r = tresource();
+	struct otelp_span *empty = calloc(1, sizeof(*empty));
+	struct otelp_span *full = tspan("", 0, 0);
+	struct otelp_span *hand[] = {rich_root(), remote_child(), local_child(), array_span()};
+	char key[16];
+
+	ck_assert_ptr_nonnull(empty);
+	same_bytes(NULL, NULL, 0, &out);
+	same_bytes(r, NULL, 0, &out);
+	same_bytes(NULL, &empty, 1, &out);
+	same_bytes(r, hand, 4, &out);
+
+	tres_str(r, "service.name", "svc");
+	tres_str(r, "", "");
+	tres_int(r, "pid", -42);
+	same_bytes(r, &empty, 1, &out);
+
+	/* Every event, link and attribute used, the arena filled to the last byte. */
+	for (int e = 0; e < OTELP_SPAN_EVENTS_MAX; e++)
+		tevent(full, "", UINT64_MAX);
+	for (int l = 0; l < OTELP_SPAN_LINKS_MAX; l++)
+		tlink(full, 0, 0, 0xff, true, "");
+	for (int a = 0; a < OTELP_SPAN_ATTRS_MAX; a++) {
+		snprintf(key, sizeof(key), "k%d", a);
+		tattr_int(full, a % 2 ? OTELP_OWNER_SPAN : OTELP_OWNER_LINK(a % 4), key, INT64_MIN);
+	}
+	full->dropped_attrs = full->dropped_events = full->dropped_links = UINT32_MAX;
+	full->start_ns = full->end_ns = UINT64_MAX;
+	tstatus(full, OTELP_STATUS_ERROR, "");
+	{
+		size_t room = sizeof(full->arena) - full->arena_used - 1;
+		char *big = malloc(room);
+
+		ck_assert_ptr_nonnull(big);
+		memset(big, 'x', room);
+		big[room / 2] = '\xe2'; /* one truncated sequence in the middle */
+		full->name = tputn(full, big, room);
+		free(big);
+	}
+	same_bytes(r, &full, 1, &out);
+
+	for (size_t i = 0; i < 4; i++)
+		free(hand[i]);
+	free(full);
+	free(empty);
+	free(r);
+	otelp__buf_free(&out);
+}
+END_TEST
+
 /* ---- response decoding ---- */
 
 static void pack_response(struct otelp_buf *b, bool partial, int64_t rejected, const char *msg)
@@ -1520,6 +1877,8 @@ static Suite *otlp_suite(void)
 	tcase_add_test(tc, test_pb_invalid_utf8);
 	tcase_add_test(tc, test_pb_str_array);
 	tcase_add_test(tc, test_pb_big_batch);
+	tcase_add_test(tc, test_pb_same_bytes_random);
+	tcase_add_test(tc, test_pb_same_bytes_edges);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("response");

@@ -63,6 +63,18 @@ static ssize_t after_blind(int fd, ssize_t r)
 	return r;
 }
 
+/* recv-like calls: MSG_TRUNC discarded bytes we cannot see, MSG_PEEK left them queued. */
+static ssize_t after_recv(struct otelp_conn *c, int fd, void *buf, ssize_t r, int flags)
+{
+	if (flags & MSG_TRUNC)
+		return after_blind(fd, r);
+	if (flags & MSG_PEEK) {
+		otelp__guard_leave();
+		return r;
+	}
+	return after_read(c, fd, buf, r);
+}
+
 /* ---- reads ---- */
 
 OTELP_REAL_SLOT(read);
@@ -103,14 +115,7 @@ OTELP_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 	struct otelp_conn *c = tracked(fd);
 	if (otelp_likely(!c))
 		return OTELP_REAL(recv)(fd, buf, n, flags);
-	ssize_t r = OTELP_REAL(recv)(fd, buf, n, flags);
-	if (flags & MSG_TRUNC)
-		return after_blind(fd, r);
-	if (flags & MSG_PEEK) {
-		otelp__guard_leave();
-		return r;
-	}
-	return after_read(c, fd, buf, r);
+	return after_recv(c, fd, buf, OTELP_REAL(recv)(fd, buf, n, flags), flags);
 }
 
 OTELP_REAL_SLOT(__recv_chk);
@@ -121,14 +126,7 @@ OTELP_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int 
 	struct otelp_conn *c = tracked(fd);
 	if (otelp_likely(!c))
 		return OTELP_REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	ssize_t r = OTELP_REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	if (flags & MSG_TRUNC)
-		return after_blind(fd, r);
-	if (flags & MSG_PEEK) {
-		otelp__guard_leave();
-		return r;
-	}
-	return after_read(c, fd, buf, r);
+	return after_recv(c, fd, buf, OTELP_REAL(__recv_chk)(fd, buf, n, buflen, flags), flags);
 }
 
 OTELP_REAL_SLOT(recvfrom);
@@ -139,14 +137,7 @@ OTELP_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct soc
 	struct otelp_conn *c = tracked(fd);
 	if (otelp_likely(!c))
 		return OTELP_REAL(recvfrom)(fd, buf, n, flags, addr, alen);
-	ssize_t r = OTELP_REAL(recvfrom)(fd, buf, n, flags, addr, alen);
-	if (flags & MSG_TRUNC)
-		return after_blind(fd, r);
-	if (flags & MSG_PEEK) {
-		otelp__guard_leave();
-		return r;
-	}
-	return after_read(c, fd, buf, r);
+	return after_recv(c, fd, buf, OTELP_REAL(recvfrom)(fd, buf, n, flags, addr, alen), flags);
 }
 
 OTELP_REAL_SLOT(__recvfrom_chk);
@@ -159,14 +150,8 @@ OTELP_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, 
 	struct otelp_conn *c = tracked(fd);
 	if (otelp_likely(!c))
 		return OTELP_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
-	ssize_t r = OTELP_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
-	if (flags & MSG_TRUNC)
-		return after_blind(fd, r);
-	if (flags & MSG_PEEK) {
-		otelp__guard_leave();
-		return r;
-	}
-	return after_read(c, fd, buf, r);
+	return after_recv(c, fd, buf,
+	                  OTELP_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen), flags);
 }
 
 OTELP_REAL_SLOT(recvmsg);

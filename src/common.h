@@ -70,6 +70,15 @@ static inline int otelp__hex_digit(char c)
 	return -1;
 }
 
+/* RFC 9110 token character (tchar): the bytes of a method, a field name, a media type... */
+static inline bool otelp__is_tchar(unsigned char c)
+{
+	/* Bit c (c < 64) and bit c - 64 (c < 128) of these words. */
+	static const uint64_t lo = 0x03ff6cfa00000000u, hi = 0x57ffffffc7fffffeu;
+
+	return c < 64 ? (lo >> c) & 1 : c < 128 ? (hi >> (c - 64)) & 1 : false;
+}
+
 static inline bool otelp__all_zero(const uint8_t *p, size_t n)
 {
 	uint8_t acc = 0;

@@ -534,18 +534,10 @@ static void read_resource(const struct loader *ld)
 	WARN_VALUE("OTEL_RESOURCE_ATTRIBUTES", v, "%s, ignoring the whole variable", why);
 }
 
-/* RFC 9110 token characters. */
-static bool is_tchar(char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static bool is_token(struct tok t)
 {
 	for (size_t i = 0; i < t.n; i++)
-		if (!is_tchar(t.p[i]))
+		if (!otelp__is_tchar((unsigned char)t.p[i]))
 			return false;
 	return t.n > 0;
 }

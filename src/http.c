@@ -944,7 +944,7 @@ static void on_request_event(struct otelp_conn *c, const struct otelp_h1_event *
 			client_request(c, ev->line_start);
 		break;
 	case OTELP_H1_ERROR:
-		stop(c, c->role == ROLE_SERVER ? "malformed_request" : "malformed_request");
+		stop(c, "malformed_request");
 		break;
 	default:
 		break;

@@ -79,14 +79,6 @@ struct line {
 	uint64_t end;   /* stream offset after its LF */
 };
 
-/* RFC 9110 tchar: the bytes of a method or a field name. */
-static const bool tchar[256] = {
-    ['!'] = true,         ['#'] = true,         ['$'] = true,         ['%'] = true, ['&'] = true,
-    ['\''] = true,        ['*'] = true,         ['+'] = true,         ['-'] = true, ['.'] = true,
-    ['^'] = true,         ['_'] = true,         ['`'] = true,         ['|'] = true, ['~'] = true,
-    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
-};
-
 static bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
@@ -238,7 +230,7 @@ static const char *request_line(const struct line *ln, struct otelp_h1_event *ev
 	size_t i = 0, t, tend;
 	char v[9];
 
-	while (i < ln->len && tchar[(unsigned char)s[i]])
+	while (i < ln->len && otelp__is_tchar((unsigned char)s[i]))
 		i++;
 	if (i == 0 || i == ln->len || s[i] != ' ')
 		return "bad method";
@@ -306,7 +298,7 @@ static const char *field_parse(const struct line *ln, struct field *f)
 
 	if (is_ows(s[0]))
 		return "obsolete line folding";
-	while (i < ln->len && tchar[(unsigned char)s[i]])
+	while (i < ln->len && otelp__is_tchar((unsigned char)s[i]))
 		i++;
 	if (i == 0 || i == ln->len || s[i] != ':')
 		return "bad header name";
@@ -714,7 +706,7 @@ int otelp__h1_classify_request(const char *buf, size_t len)
 	for (i = 1; i < len && i <= 20; i++) {
 		if (buf[i] == ' ')
 			break;
-		if (!tchar[(unsigned char)buf[i]])
+		if (!otelp__is_tchar((unsigned char)buf[i]))
 			return 0;
 	}
 	if (i > 20)

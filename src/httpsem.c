@@ -71,6 +71,7 @@
  */
 #include <string.h>
 
+#include "common.h"
 #include "httpsem.h"
 
 #define ROUTE_MAX_SEGMENTS 10
@@ -119,33 +120,6 @@ static bool is_subdelim(unsigned char c)
 	case ',':
 	case ';':
 	case '=':
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* RFC 9110 tchar. */
-static bool is_tchar(unsigned char c)
-{
-	if (is_alpha(c) || is_digit(c))
-		return true;
-	switch (c) {
-	case '!':
-	case '#':
-	case '$':
-	case '%':
-	case '&':
-	case '\'':
-	case '*':
-	case '+':
-	case '-':
-	case '.':
-	case '^':
-	case '_':
-	case '`':
-	case '|':
-	case '~':
 		return true;
 	default:
 		return false;
@@ -746,7 +720,7 @@ static bool path_entry_valid(const char *e, size_t n)
 static bool header_entry_valid(const char *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!is_tchar((unsigned char)e[i]))
+		if (!otelp__is_tchar((unsigned char)e[i]))
 			return false;
 	return true;
 }

@@ -39,6 +39,7 @@
  */
 #include <string.h>
 
+#include "common.h"
 #include "config.h"
 #include "propagation.h"
 
@@ -70,38 +71,6 @@ static bool is_lcalpha(unsigned char c)
 static bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static bool is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* RFC 7230 tchar. */
-static bool is_tchar(unsigned char c)
-{
-	if (is_alpha(c) || is_digit(c))
-		return true;
-	switch (c) {
-	case '!':
-	case '#':
-	case '$':
-	case '%':
-	case '&':
-	case '\'':
-	case '*':
-	case '+':
-	case '-':
-	case '.':
-	case '^':
-	case '_':
-	case '`':
-	case '|':
-	case '~':
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* W3C baggage: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
@@ -416,7 +385,7 @@ static bool baggage_props_ok(const char *s, size_t n)
 		i++;
 		while (i < n && is_ows((unsigned char)s[i]))
 			i++;
-		while (i < n && is_tchar((unsigned char)s[i]))
+		while (i < n && otelp__is_tchar((unsigned char)s[i]))
 			i++;
 		while (i < n && is_ows((unsigned char)s[i]))
 			i++;
@@ -445,7 +414,7 @@ static bool baggage_member(const char *p, size_t n, size_t *key_len, const char 
 {
 	size_t i = 0, vs;
 
-	while (i < n && is_tchar((unsigned char)p[i]))
+	while (i < n && otelp__is_tchar((unsigned char)p[i]))
 		i++;
 	if (i == 0)
 		return false;

@@ -473,11 +473,6 @@ static void sanitize_copy(char *out, size_t cap, const uint8_t *in, size_t n)
 	out[j] = '\0';
 }
 
-static bool is_tchar(unsigned char c)
-{
-	return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 /* Headers we set ourselves or that would break the request's framing. */
 static bool is_reserved(const char *name)
 {
@@ -498,7 +493,7 @@ static bool header_ok(const struct otelp_cfg_kv *kv)
 	if (kn == 0 || kn == sizeof(kv->key) || vn == sizeof(kv->value))
 		return false;
 	for (size_t i = 0; i < kn; i++)
-		if (!is_tchar((unsigned char)kv->key[i]))
+		if (!otelp__is_tchar((unsigned char)kv->key[i]))
 			return false;
 	for (size_t i = 0; i < vn; i++) {
 		unsigned char c = (unsigned char)kv->value[i];

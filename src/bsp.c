@@ -6,6 +6,7 @@
  * the producer at position p (seq == p) or holds a span for the consumer (seq == p + 1). The
  * ring is sized to the next power of two; the configured queue size is enforced on top.
  */
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -191,6 +192,45 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+/*
+ * The file exporter: one OTLP/JSON ExportTraceServiceRequest per line, appended to
+ * OTEL_PRELOAD_FILE with one write(2) on an O_APPEND descriptor, so lines of several
+ * processes appending to one file never interleave. The fd is ours (fdguard); a fork child
+ * closes it with the other exporter fds and opens the file again on its first export.
+ */
+static int file_fd = -1;
+
+static bool file_write(const struct otelp_buf *buf)
+{
+	if (file_fd >= 0 && otelp__fd_was_stolen(file_fd))
+		file_fd = -1;
+	if (file_fd < 0) {
+		int fd = (int)syscall(SYS_openat, AT_FDCWD, otelp__cfg.file_path,
+		                      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			OTELP_WARN("file exporter: cannot open %s: %s", otelp__cfg.file_path,
+			           strerror(errno));
+			return false;
+		}
+		file_fd = otelp__fd_adopt(fd);
+	}
+	const char *p = (const char *)buf->data;
+	size_t n = buf->len;
+	while (n > 0) {
+		ssize_t w = syscall(SYS_write, file_fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			OTELP_WARN("file exporter: write to %s failed: %s", otelp__cfg.file_path,
+			           w < 0 ? strerror(errno) : "no progress");
+			return false;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
 static void ensure_resource(void)
 {
 	if (!resource) {
@@ -228,6 +268,14 @@ static void export_batch(struct otelp_span **spans, size_t n, struct otelp_buf *
 			write_all(2, line, len);
 		}
 		OTELP_COUNT(spans_exported, n);
+		return;
+	}
+	if (otelp__cfg.exporter == OTELP_EXPORTER_FILE) {
+		if (otelp__otlp_encode_json(resource, spans, n, buf) == 0 &&
+		    otelp__buf_append(buf, "\n", 1) == 0 && file_write(buf))
+			OTELP_COUNT(spans_exported, n);
+		else
+			OTELP_COUNT(spans_dropped_export, n);
 		return;
 	}
 	if (!transport) {
@@ -443,6 +491,7 @@ void otelp__bsp_after_fork_child(void)
 		transport = NULL;
 	}
 	otelp__fd_close_all(otelp__log_fd());
+	file_fd = -1;
 	OTELP_COUNT(spans_dropped_fork, n);
 	atomic_store(&exporter_dead, 0);
 	atomic_store(&state, 0);

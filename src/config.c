@@ -752,9 +752,10 @@ static const struct name_val samplers[] = {
 };
 
 static const struct name_val exporters[] = {
-    {"otlp", OTELP_EXPORTER_OTLP, NULL},       {"console", OTELP_EXPORTER_CONSOLE, NULL},
-    {"none", OTELP_EXPORTER_NONE, NULL},       {"zipkin", -1, "exporter not supported"},
-    {"logging", -1, "exporter not supported"}, {"otlp/stdout", -1, "exporter not supported"},
+    {"otlp", OTELP_EXPORTER_OTLP, NULL},           {"console", OTELP_EXPORTER_CONSOLE, NULL},
+    {"none", OTELP_EXPORTER_NONE, NULL},           {"file", OTELP_EXPORTER_FILE, NULL},
+    {"zipkin", -1, "exporter not supported"},      {"logging", -1, "exporter not supported"},
+    {"otlp/stdout", -1, "exporter not supported"},
 };
 
 static const struct name_val compressions[] = {
@@ -766,6 +767,18 @@ static const struct name_val protocols[] = {
     {"http/protobuf", OTELP_PROTO_HTTP_PROTOBUF, NULL},
     {"http/json", OTELP_PROTO_HTTP_JSON, NULL},
     {"grpc", -1, "gRPC is not supported (OTLP/HTTP only)"},
+};
+
+static const struct name_val db_texts[] = {
+    {"sanitized", OTELP_DB_TEXT_SANITIZED, NULL},
+    {"raw", OTELP_DB_TEXT_RAW, NULL},
+    {"off", OTELP_DB_TEXT_OFF, NULL},
+};
+
+static const struct name_val stacktraces[] = {
+    {"errors", OTELP_STACKTRACE_ERRORS, NULL},
+    {"all", OTELP_STACKTRACE_ALL, NULL},
+    {"off", OTELP_STACKTRACE_OFF, NULL},
 };
 
 static const struct name_val instrumentations[] = {
@@ -1074,6 +1087,19 @@ static void read_own(const struct loader *ld)
 	          sizeof(cfg->http_capture_req), true, false);
 	read_list(ld, "OTEL_PRELOAD_HTTP_CAPTURE_RESPONSE_HEADERS", cfg->http_capture_resp,
 	          sizeof(cfg->http_capture_resp), true, false);
+	read_string(ld, "OTEL_PRELOAD_FILE", cfg->file_path, sizeof(cfg->file_path), NULL);
+	if (!cfg->file_path[0])
+		snprintf(cfg->file_path, sizeof(cfg->file_path), "%s", OTELP_DEFAULT_FILE);
+	int mode = OTELP_DB_TEXT_SANITIZED;
+	read_enum(ld, "OTEL_PRELOAD_DB_QUERY_TEXT", db_texts, OTELP_ARRAY_SIZE(db_texts),
+	          "query text mode", NULL, &mode);
+	cfg->db_query_text = (enum otelp_db_text)mode;
+	mode = OTELP_STACKTRACE_ERRORS;
+	read_enum(ld, "OTEL_PRELOAD_STACKTRACE", stacktraces, OTELP_ARRAY_SIZE(stacktraces),
+	          "stack trace mode", NULL, &mode);
+	cfg->stacktrace = (enum otelp_stacktrace_mode)mode;
+	read_bool(ld, "OTEL_PRELOAD_DB_SQLCOMMENTER", &cfg->db_sqlcommenter);
+	read_bool(ld, "OTEL_PRELOAD_DB_RETURNED_ROWS", &cfg->db_returned_rows);
 }
 
 void otelp__config_defaults(struct otelp_config *cfg)
@@ -1100,6 +1126,7 @@ void otelp__config_defaults(struct otelp_config *cfg)
 	cfg->otlp_protocol = OTELP_PROTO_HTTP_PROTOBUF;
 	cfg->instrumentations = OTELP_INST_ALL;
 	cfg->shutdown_timeout_ms = 2000;
+	snprintf(cfg->file_path, sizeof(cfg->file_path), "%s", OTELP_DEFAULT_FILE);
 }
 
 void otelp__config_load(struct otelp_config *cfg, const char *(*getenv_fn)(const char *name),

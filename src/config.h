@@ -53,7 +53,24 @@ enum otelp_exporter_kind {
 	OTELP_EXPORTER_OTLP, /* default */
 	OTELP_EXPORTER_CONSOLE,
 	OTELP_EXPORTER_NONE,
+	OTELP_EXPORTER_FILE, /* OTLP JSON lines appended to OTEL_PRELOAD_FILE */
 };
+
+/* OTEL_PRELOAD_DB_QUERY_TEXT */
+enum otelp_db_text {
+	OTELP_DB_TEXT_SANITIZED, /* default */
+	OTELP_DB_TEXT_RAW,
+	OTELP_DB_TEXT_OFF,
+};
+
+/* OTEL_PRELOAD_STACKTRACE */
+enum otelp_stacktrace_mode {
+	OTELP_STACKTRACE_ERRORS, /* default */
+	OTELP_STACKTRACE_ALL,
+	OTELP_STACKTRACE_OFF,
+};
+
+#define OTELP_DEFAULT_FILE "otel-preload-traces.jsonl"
 
 enum otelp_otlp_protocol {
 	OTELP_PROTO_HTTP_PROTOBUF, /* default */
@@ -117,6 +134,13 @@ struct otelp_config {
 	char http_ignore_paths[OTELP_CFG_STR_MAX]; /* normalized list, "" = none */
 	char http_capture_req[OTELP_CFG_STR_MAX];  /* lowercase header names, "" = none */
 	char http_capture_resp[OTELP_CFG_STR_MAX];
+	/* File exporter. */
+	char file_path[OTELP_CFG_STR_MAX]; /* OTEL_PRELOAD_FILE, default OTELP_DEFAULT_FILE */
+	/* Database instrumentations (libpq, hiredis). */
+	enum otelp_db_text db_query_text;      /* OTEL_PRELOAD_DB_QUERY_TEXT */
+	enum otelp_stacktrace_mode stacktrace; /* OTEL_PRELOAD_STACKTRACE */
+	bool db_sqlcommenter;                  /* OTEL_PRELOAD_DB_SQLCOMMENTER */
+	bool db_returned_rows;                 /* OTEL_PRELOAD_DB_RETURNED_ROWS */
 };
 
 /* The configuration in force (filled by otelp__config_load at init). */

@@ -59,4 +59,21 @@ static inline bool otelp__resolve(void **slot, const char *name, void *self)
 	}                                                                                 \
 	static ret otelp__hook_##name params
 
+/*
+ * Hooks of library functions a program may also reach through dlsym(handle, name)
+ * (libpq, hiredis): each hook file lists its own in a table. otelp__hook_for(name, real)
+ * returns our hook for name, first recording real as the function it calls when it does not
+ * know one yet; NULL when name is not one of them or real is already ours.
+ */
+struct otelp_hook_entry {
+	const char *name;
+	void *fn;    /* our definition */
+	void **slot; /* its real function */
+};
+void *otelp__hook_for(const char *name, void *real);
+extern const struct otelp_hook_entry otelp__libpq_hooks[];
+extern const unsigned otelp__libpq_nhooks;
+extern const struct otelp_hook_entry otelp__hiredis_hooks[];
+extern const unsigned otelp__hiredis_nhooks;
+
 #endif

@@ -16,6 +16,8 @@
 
 #define OTELP_EXPORT __attribute__((visibility("default")))
 #define OTELP_TLS    __thread __attribute__((tls_model("initial-exec")))
+/* Code that may run before a sanitizer runtime is ready (our dlsym is called by its start-up). */
+#define OTELP_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
 
 #define otelp_likely(x)   __builtin_expect(!!(x), 1)
 #define otelp_unlikely(x) __builtin_expect(!!(x), 0)

@@ -64,7 +64,8 @@ struct otelp_stats {
 	atomic_uint_fast64_t export_failures;
 	atomic_uint_fast64_t http_conns_untracked;   /* no connection object free: not traced */
 	atomic_uint_fast64_t http_requests_untraced; /* no room to inject: request not traced */
-	atomic_uint_fast64_t http_conns_stopped; /* malformed or unfollowable: tracking stopped */
+	atomic_uint_fast64_t http_conns_stopped;  /* malformed or unfollowable: tracking stopped */
+	atomic_uint_fast64_t db_queries_untraced; /* too many in flight on one connection */
 };
 extern struct otelp_stats otelp__stats;
 

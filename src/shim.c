@@ -2,6 +2,7 @@
  * Process-level state of the shim (see shim.h).
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,11 +37,83 @@ bool otelp__guard_suppressed(void)
 	return otelp__guard_depth >= SUPPRESSED;
 }
 
+/*
+ * glibc's dlsym. dlvsym with RTLD_NEXT from here finds the definition after
+ * libotelpreload's own (hooks/dl.c), i.e. libc's (GLIBC_2.34 since glibc moved libdl into
+ * libc; GLIBC_2.2.5 before, on x86_64).
+ */
+void *(*_Atomic otelp__dlsym_real)(void *, const char *);
+
+OTELP_NO_SANITIZE void *(*otelp__dlsym_resolve(void))(void *, const char *)
+{
+	void *(*f)(void *, const char *) = atomic_load(&otelp__dlsym_real);
+	if (f)
+		return f;
+	static const char *const versions[] = {"GLIBC_2.34", "GLIBC_2.2.5", "GLIBC_2.17",
+	                                       "GLIBC_2.0"};
+	for (size_t i = 0; !f && i < sizeof(versions) / sizeof(versions[0]); i++)
+		f = (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", versions[i]);
+	if (f)
+		atomic_store(&otelp__dlsym_real, f);
+	return f;
+}
+
+OTELP_NO_SANITIZE void *otelp__libc_dlsym(void *handle, const char *name)
+{
+	void *(*f)(void *, const char *) = otelp__dlsym_resolve();
+	return f ? f(handle, name) : NULL;
+}
+
+/* Is p inside the object that holds this code (libotelpreload)? */
+static bool in_ourselves(void *p)
+{
+	static void *our_base;
+	Dl_info a, b;
+
+	if (!our_base && dladdr((void *)otelp__real_sym, &a))
+		our_base = a.dli_fbase;
+	return our_base && dladdr(p, &b) && b.dli_fbase == our_base;
+}
+
+/*
+ * A library loaded with RTLD_LOCAL (by dlopen, or as a dependency of such a library: a
+ * Python extension linking libpq) is not in the global scope that RTLD_NEXT searches. Its
+ * functions still bind to ours (we are in the global scope, which is searched first), so our
+ * hook must find the real definition another way: walk the loaded objects and ask each one.
+ * dlopen(RTLD_NOLOAD) only takes a reference on an object already loaded.
+ */
+static void *find_in_loaded(const char *name, void *self)
+{
+	void *main_h = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+	struct link_map *lm = NULL;
+	void *found = NULL;
+
+	if (!main_h)
+		return NULL;
+	if (dlinfo(main_h, RTLD_DI_LINKMAP, &lm) != 0)
+		lm = NULL;
+	for (; lm && !found; lm = lm->l_next) {
+		if (!lm->l_name || !lm->l_name[0])
+			continue;
+		void *h = dlopen(lm->l_name, RTLD_LAZY | RTLD_NOLOAD);
+		if (!h)
+			continue;
+		void *p = otelp__libc_dlsym(h, name);
+		if (p && p != self && !in_ourselves(p))
+			found = p;
+		dlclose(h);
+	}
+	dlclose(main_h);
+	return found;
+}
+
 void *otelp__real_sym(const char *name, void *self)
 {
 	void *p = dlsym(RTLD_NEXT, name);
-	if (p && p == self)
+	if (p && (p == self || in_ourselves(p)))
 		p = NULL; /* never resolve to ourselves: that would recurse forever */
+	if (!p)
+		p = find_in_loaded(name, self);
 	return p;
 }
 

@@ -52,10 +52,20 @@ void otelp__guard_suppress_thread(void);
 bool otelp__guard_suppressed(void);
 
 /*
- * Resolve the next definition of name after ours (dlsym RTLD_NEXT); refuses to return self
- * (our own definition) and never aborts. NULL when not found.
+ * Resolve the next definition of name after ours (dlsym RTLD_NEXT), else the definition in
+ * a loaded object outside the global scope (RTLD_LOCAL); never returns self or anything else
+ * inside libotelpreload, never aborts. NULL when not found.
  */
 void *otelp__real_sym(const char *name, void *self);
+
+/*
+ * glibc's dlsym, bypassing our own interposed dlsym (hooks/dl.c). Not for RTLD_NEXT: that
+ * one depends on who calls, and here the caller would be libotelpreload.
+ */
+void *otelp__libc_dlsym(void *handle, const char *name);
+/* The pointer behind it (NULL until resolved) and its resolver, for hooks/dl.c. */
+extern void *(*_Atomic otelp__dlsym_real)(void *, const char *);
+void *(*otelp__dlsym_resolve(void))(void *, const char *);
 
 /* Real libc functions the core itself needs (the hooks have their own pointers). */
 int otelp__libc_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),

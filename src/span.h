@@ -31,7 +31,7 @@
 #define OTELP_SPAN_ATTRS_MAX  48 /* span + event + link attributes together */
 #define OTELP_SPAN_EVENTS_MAX 8
 #define OTELP_SPAN_LINKS_MAX  4
-#define OTELP_SPAN_ARENA      3072 /* bytes for names, keys, string values, tracestate */
+#define OTELP_SPAN_ARENA      4096 /* bytes for names, keys, string values, tracestate */
 #define OTELP_TRACESTATE_MAX  512
 
 enum otelp_span_kind {

@@ -1,0 +1,50 @@
+/*
+ * This file is private to otelpreload.
+ *
+ * What the database instrumentations (pq.c for libpq, redis.c for hiredis) share: starting
+ * a database CLIENT span under the thread's current context, the server attributes, errors,
+ * and ending a span with the program's stack trace when OTEL_PRELOAD_STACKTRACE asks for it.
+ * docs/databases.md is the specification of the spans.
+ */
+#ifndef OTELP_DB_H
+#define OTELP_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "span.h"
+
+/* db.query.text is cut to this many bytes (the semantic conventions allow truncation): the
+ * span's inline arena must keep room for a stack trace. */
+#define OTELP_DB_TEXT_MAX 1536
+
+/*
+ * Start a CLIENT span named name, child of the thread's current context, with
+ * db.system.name = system, started at start_ns (0: now). NULL when no span could be made
+ * (pool empty: counted).
+ */
+struct otelp_span *otelp__db_start(const char *name, size_t name_len, const char *system,
+                                   uint64_t start_ns);
+
+/* db.query.text, cut to OTELP_DB_TEXT_MAX. */
+void otelp__db_text(struct otelp_span *s, const char *text, size_t len);
+
+/*
+ * server.address (host, IP or Unix socket path), server.port when TCP and not default_port,
+ * network.peer.address/port when peer is known (TCP).
+ */
+void otelp__db_server(struct otelp_span *s, const char *addr, size_t addr_len, int port,
+                      int default_port, bool unix_sock, const char *peer, size_t peer_len);
+
+/*
+ * The operation failed: status ERROR with description msg; error.type = type; when code is
+ * true, type is the database's own code and is also db.response.status_code.
+ */
+void otelp__db_error(struct otelp_span *s, const char *type, size_t type_len, bool code,
+                     const char *msg, size_t msg_len);
+
+/* End s now, adding code.stacktrace when OTEL_PRELOAD_STACKTRACE asks for it. */
+void otelp__db_end(struct otelp_span *s);
+
+#endif

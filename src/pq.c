@@ -1,0 +1,572 @@
+/*
+ * PostgreSQL client spans from libpq: see pq.h for the design, docs/databases.md for the
+ * spans themselves.
+ */
+#include <libpq-events.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "pq.h"
+#include "propagation.h"
+#include "shim.h"
+#include "sql.h"
+
+/* ---- libpq's accessors, from the libpq the program loaded ---- */
+
+static struct {
+	ConnStatusType (*status)(const PGconn *);
+	char *(*db)(const PGconn *);
+	char *(*host)(const PGconn *);
+	char *(*port)(const PGconn *);
+	char *(*hostaddr)(const PGconn *); /* libpq >= 12; may be NULL */
+	char *(*errmsg)(const PGconn *);
+	ExecStatusType (*rstatus)(const PGresult *);
+	char *(*rfield)(const PGresult *, int);
+	int (*ntuples)(const PGresult *);
+	int (*reg)(PGconn *, PGEventProc, const char *, void *);
+	int (*set_inst)(PGconn *, PGEventProc, void *);
+	void *(*inst)(const PGconn *, PGEventProc);
+} api;
+
+enum { API_UNKNOWN, API_RESOLVING, API_OK, API_MISSING };
+static atomic_int api_state;
+
+static bool api_resolve(void)
+{
+	int st = atomic_load_explicit(&api_state, memory_order_acquire);
+	if (otelp_likely(st == API_OK))
+		return true;
+	if (st != API_UNKNOWN)
+		return false;
+	int expect = API_UNKNOWN;
+	if (!atomic_compare_exchange_strong(&api_state, &expect, API_RESOLVING))
+		return false; /* another thread is at it: this call is not traced */
+#define R(field, name) (*(void **)&api.field = otelp__real_sym(name, NULL))
+	R(status, "PQstatus");
+	R(db, "PQdb");
+	R(host, "PQhost");
+	R(port, "PQport");
+	R(hostaddr, "PQhostaddr");
+	R(errmsg, "PQerrorMessage");
+	R(rstatus, "PQresultStatus");
+	R(rfield, "PQresultErrorField");
+	R(ntuples, "PQntuples");
+	R(reg, "PQregisterEventProc");
+	R(set_inst, "PQsetInstanceData");
+	R(inst, "PQinstanceData");
+#undef R
+	bool ok = api.status && api.db && api.host && api.port && api.errmsg && api.rstatus &&
+	          api.rfield && api.ntuples && api.reg && api.set_inst && api.inst;
+	if (!ok)
+		OTELP_WARN("libpq: accessor functions not found; PostgreSQL calls are not traced");
+	atomic_store_explicit(&api_state, ok ? API_OK : API_MISSING, memory_order_release);
+	return ok;
+}
+
+bool otelp__pq_on(void)
+{
+	return (otelp__cfg.instrumentations & OTELP_INST_LIBPQ) && api_resolve();
+}
+
+/* ---- per-connection state ---- */
+
+#define PENDING_MAX 256 /* queries (and sync markers) sent and not yet answered */
+#define STMTS_MAX   16  /* prepared statements remembered per connection */
+#define STMT_NAME   64
+#define STMT_TEXT   1024
+
+struct pending {
+	uint64_t span; /* span handle; 0: a query not traced */
+	int64_t rows;
+	bool sync; /* a PQpipelineSync marker, not a query */
+	bool has_rows;
+};
+
+struct stmt {
+	char name[STMT_NAME];
+	char text[STMT_TEXT];
+	uint16_t text_len;
+	bool used;
+};
+
+struct pq_conn {
+	bool attrs_read;
+	bool unix_sock;
+	bool connect_reported;
+	bool lost; /* the queue overflowed: results are not followed until it is empty again */
+	char addr[320];
+	size_t addr_len;
+	int port;
+	char peer[64];
+	size_t peer_len;
+	char db[128];
+	size_t db_len;
+	uint64_t connect_start;
+	unsigned head, n;
+	struct pending q[PENDING_MAX];
+	struct stmt stmts[STMTS_MAX];
+	unsigned stmt_next;
+};
+
+static int ev_proc(PGEventId id, void *info, void *pass);
+
+static struct pq_conn *conn_get(PGconn *conn, bool create)
+{
+	if (!conn)
+		return NULL;
+	struct pq_conn *st = api.inst(conn, ev_proc);
+	if (st || !create)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	if (!api.reg(conn, ev_proc, "otelpreload", NULL) || !api.set_inst(conn, ev_proc, st)) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static size_t put_str(char *dst, size_t cap, const char *s)
+{
+	size_t n = s ? strnlen(s, cap - 1) : 0;
+	memcpy(dst, s ? s : "", n);
+	dst[n] = 0;
+	return n;
+}
+
+/* Server attributes, read once the connection is up. */
+static void read_attrs(PGconn *conn, struct pq_conn *st)
+{
+	if (st->attrs_read)
+		return;
+	const char *host = api.host(conn), *port = api.port(conn);
+	st->port = port ? atoi(port) : 0;
+	st->db_len = put_str(st->db, sizeof(st->db), api.db(conn));
+	st->unix_sock = host && (host[0] == '/' || host[0] == '@');
+	if (st->unix_sock) {
+		int n = snprintf(st->addr, sizeof(st->addr), "%s/.s.PGSQL.%d", host, st->port);
+		st->addr_len = n < 0                           ? 0
+		               : (size_t)n >= sizeof(st->addr) ? sizeof(st->addr) - 1
+		                                               : (size_t)n;
+	} else {
+		st->addr_len = put_str(st->addr, sizeof(st->addr), host);
+	}
+	st->peer_len = 0;
+	if (!st->unix_sock && api.hostaddr)
+		st->peer_len = put_str(st->peer, sizeof(st->peer), api.hostaddr(conn));
+	st->attrs_read = api.status(conn) == CONNECTION_OK;
+}
+
+static const struct stmt *stmt_find(const struct pq_conn *st, const char *name)
+{
+	for (unsigned i = 0; st && name && i < STMTS_MAX; i++)
+		if (st->stmts[i].used && strcmp(st->stmts[i].name, name) == 0)
+			return &st->stmts[i];
+	return NULL;
+}
+
+static void stmt_remember(struct pq_conn *st, const char *name, const char *text)
+{
+	if (!st || !name || !text || strlen(name) >= STMT_NAME)
+		return;
+	struct stmt *s = (struct stmt *)stmt_find(st, name);
+	if (!s) {
+		s = &st->stmts[st->stmt_next];
+		st->stmt_next = (st->stmt_next + 1) % STMTS_MAX;
+	}
+	put_str(s->name, sizeof(s->name), name);
+	size_t n = strlen(text);
+	s->text_len = (uint16_t)(n < STMT_TEXT ? n : STMT_TEXT);
+	memcpy(s->text, text, s->text_len);
+	s->used = true;
+}
+
+/* ---- results ---- */
+
+static void set_error(struct otelp_span *s, const char *type, bool code, const char *msg)
+{
+	if (s->status == OTELP_STATUS_ERROR)
+		return; /* the first error of a query is the one that matters */
+	otelp__db_error(s, type, strlen(type), code, msg ? msg : "", msg ? strlen(msg) : 0);
+}
+
+/* What one result tells about its query. */
+static void apply_result(struct otelp_span *s, PGconn *conn, const PGresult *res, struct pending *p)
+{
+	if (!res) {
+		set_error(s, "_OTHER", false, api.errmsg(conn));
+		return;
+	}
+	switch (api.rstatus(res)) {
+	case PGRES_FATAL_ERROR: {
+		const char *state = api.rfield(res, PG_DIAG_SQLSTATE);
+		const char *msg = api.rfield(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (state && state[0])
+			set_error(s, state, true, msg);
+		else
+			set_error(s, "_OTHER", false, msg ? msg : api.errmsg(conn));
+		break;
+	}
+	case PGRES_BAD_RESPONSE:
+		set_error(s, "_OTHER", false, api.errmsg(conn));
+		break;
+	case PGRES_PIPELINE_ABORTED:
+		set_error(s, "pipeline_aborted", false,
+		          "not executed: an earlier query of the pipeline failed");
+		break;
+	case PGRES_TUPLES_OK:
+	case PGRES_SINGLE_TUPLE:
+		p->rows += api.ntuples(res);
+		p->has_rows = true;
+		break;
+	default:
+		break;
+	}
+}
+
+static void finish(struct otelp_span *s, const struct pending *p)
+{
+	if (otelp__cfg.db_returned_rows && p->has_rows)
+		otelp__span_add_int(s, "db.response.returned_rows", p->rows);
+	otelp__db_end(s);
+}
+
+/* End every span still waiting on this connection (closed or reset). */
+static void drop_pending(struct pq_conn *st, const char *why)
+{
+	while (st->n) {
+		struct pending *p = &st->q[st->head];
+		struct otelp_span *s = p->span ? otelp__span_from_handle(p->span) : NULL;
+		if (s) {
+			set_error(s, why, false, "connection closed before the results arrived");
+			finish(s, p);
+		}
+		st->head = (st->head + 1) % PENDING_MAX;
+		st->n--;
+	}
+	st->lost = false;
+}
+
+static int ev_proc(PGEventId id, void *info, void *pass)
+{
+	if (id == PGEVT_CONNDESTROY || id == PGEVT_CONNRESET) {
+		/* The conn field comes first in both event structs. */
+		PGconn *conn = ((PGEventConnDestroy *)info)->conn;
+		struct pq_conn *st = api.inst(conn, ev_proc);
+		if (st) {
+			drop_pending(st, "connection_closed");
+			st->attrs_read = false;
+			if (id == PGEVT_CONNDESTROY) {
+				api.set_inst(conn, ev_proc, NULL);
+				free(st);
+			}
+		}
+	}
+	return 1; /* never fail an event: that would fail the program's call */
+}
+
+/* ---- spans ---- */
+
+static size_t cat(char *dst, size_t cap, size_t at, const char *s, size_t n)
+{
+	if (at >= cap)
+		return at;
+	if (n > cap - at)
+		n = cap - at;
+	memcpy(dst + at, s, n);
+	return at + n;
+}
+
+#define SQL_SCAN_MAX 16384 /* bytes of a statement read for its text and summary */
+
+const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp_pq_op op,
+                            const char *text, const char *name, int nparams)
+{
+	memset(call, 0, sizeof(*call));
+	call->op = op;
+	call->text = text;
+	call->name = name;
+	struct pq_conn *st = conn_get(conn, true);
+	if (st)
+		read_attrs(conn, st);
+
+	/* The text that describes this call, and its summary. */
+	const char *sql = NULL;
+	size_t sql_len = 0;
+	bool known = true;
+	if (op == OTELP_PQ_QUERY || op == OTELP_PQ_PARAMS || op == OTELP_PQ_PREPARE) {
+		sql = text;
+		sql_len = text ? strnlen(text, SQL_SCAN_MAX) : 0;
+	} else if (op == OTELP_PQ_EXEC_PREPARED) {
+		const struct stmt *p = stmt_find(st, name);
+		if (p) {
+			sql = p->text;
+			sql_len = p->text_len;
+		} else {
+			known = false;
+		}
+	}
+	char summary[OTELP_SQL_SUMMARY_MAX + 1];
+	size_t sum_len = sql ? otelp__sql_summary(sql, sql_len, summary, sizeof(summary)) : 0;
+
+	char span_name[OTELP_SQL_SUMMARY_MAX + 16];
+	size_t nl = 0;
+	const char *operation = NULL;
+	switch (op) {
+	case OTELP_PQ_PREPARE:
+		operation = "PREPARE";
+		nl = cat(span_name, sizeof(span_name), 0, "PREPARE", 7);
+		if (sum_len) {
+			nl = cat(span_name, sizeof(span_name), nl, " ", 1);
+			nl = cat(span_name, sizeof(span_name), nl, summary, sum_len);
+		}
+		break;
+	case OTELP_PQ_DESCRIBE_STMT:
+	case OTELP_PQ_DESCRIBE_PORTAL:
+		operation = "DESCRIBE";
+		nl = cat(span_name, sizeof(span_name), 0, "DESCRIBE", 8);
+		break;
+	default:
+		if (!known) {
+			operation = "EXECUTE";
+			nl = cat(span_name, sizeof(span_name), 0, "EXECUTE", 7);
+		} else if (sum_len) {
+			nl = cat(span_name, sizeof(span_name), 0, summary, sum_len);
+		} else {
+			nl = cat(span_name, sizeof(span_name), 0, "postgresql", 10);
+		}
+	}
+
+	struct otelp_span *s = otelp__db_start(span_name, nl, "postgresql", 0);
+	if (!s)
+		return text;
+	call->span = s;
+	if (st && st->db_len)
+		otelp__span_add_str(s, "db.namespace", st->db, st->db_len);
+	if (st)
+		otelp__db_server(s, st->addr, st->addr_len, st->port, 5432, st->unix_sock, st->peer,
+		                 st->peer_len);
+	if (operation)
+		otelp__span_add_str(s, "db.operation.name", operation, strlen(operation));
+	if (sql && otelp__cfg.db_query_text != OTELP_DB_TEXT_OFF) {
+		if (op == OTELP_PQ_QUERY && otelp__cfg.db_query_text == OTELP_DB_TEXT_SANITIZED) {
+			char clean[OTELP_DB_TEXT_MAX];
+			size_t n = otelp__sql_sanitize(sql, sql_len, clean, sizeof(clean));
+			otelp__db_text(s, clean, n);
+		} else {
+			otelp__db_text(s, sql, sql_len);
+		}
+	}
+	if (sum_len)
+		otelp__span_add_str(s, "db.query.summary", summary, sum_len);
+	if (name && name[0] && op != OTELP_PQ_QUERY && op != OTELP_PQ_PARAMS)
+		otelp__span_add_str(s,
+		                    op == OTELP_PQ_DESCRIBE_PORTAL
+		                        ? "otelpreload.db.portal_name"
+		                        : "otelpreload.db.statement_name",
+		                    name, strlen(name));
+	if (op == OTELP_PQ_PARAMS || op == OTELP_PQ_PREPARE || op == OTELP_PQ_EXEC_PREPARED)
+		otelp__span_add_int(s, "otelpreload.db.parameter_count", nparams);
+
+	/* SQL commenter: the span's traceparent in a comment the server logs. */
+	size_t at, full;
+	bool in_line;
+	if (op == OTELP_PQ_QUERY && otelp__cfg.db_sqlcommenter && text &&
+	    (full = strnlen(text, 65537)) <= 65536 &&
+	    otelp__sql_comment_at(text, full, &at, &in_line)) {
+		char *q = malloc(full + OTELP_TRACEPARENT_LEN + 32);
+		if (q) {
+			struct otelp_ctx ctx;
+			otelp__span_ctx(s, &ctx);
+			size_t k = 0;
+			memcpy(q, text, at);
+			k = at;
+			if (in_line)
+				q[k++] = '\n';
+			memcpy(q + k, "/*traceparent='", 15);
+			k += 15;
+			otelp__traceparent_format(&ctx, q + k);
+			k += OTELP_TRACEPARENT_LEN;
+			memcpy(q + k, "'*/", 3);
+			k += 3;
+			memcpy(q + k, text + at, full - at);
+			k += full - at;
+			q[k] = 0;
+			call->commented = q;
+			return q;
+		}
+	}
+	return text;
+}
+
+void otelp__pq_end(struct otelp_pq_call *call, PGconn *conn, PGresult *res)
+{
+	free(call->commented);
+	call->commented = NULL;
+	if (call->op == OTELP_PQ_PREPARE && res && api.rstatus(res) == PGRES_COMMAND_OK)
+		stmt_remember(conn_get(conn, false), call->name, call->text);
+	if (!call->span)
+		return;
+	struct pending p = {0};
+	apply_result(call->span, conn, res, &p);
+	finish(call->span, &p);
+	call->span = NULL;
+}
+
+void otelp__pq_sent(struct otelp_pq_call *call, PGconn *conn, int ok)
+{
+	free(call->commented);
+	call->commented = NULL;
+	struct otelp_span *s = call->span;
+	call->span = NULL;
+	if (!ok) {
+		if (s) {
+			set_error(s, "_OTHER", false, api.errmsg(conn));
+			otelp__db_end(s);
+		}
+		return;
+	}
+	struct pq_conn *st = conn_get(conn, true);
+	if (call->op == OTELP_PQ_PREPARE)
+		stmt_remember(st, call->name, call->text);
+	if (!st || st->lost || st->n == PENDING_MAX) {
+		if (st && !st->lost && st->n == PENDING_MAX) {
+			st->lost = true;
+			OTELP_DBG("libpq: more than %d queries in flight on one connection: not "
+			          "followed until they are answered",
+			          PENDING_MAX);
+		}
+		if (s) {
+			s->recording = false; /* its results cannot be followed: not exported */
+			otelp__span_end(s, 0);
+			OTELP_COUNT(db_queries_untraced, 1);
+		}
+		return;
+	}
+	struct pending *p = &st->q[(st->head + st->n) % PENDING_MAX];
+	memset(p, 0, sizeof(*p));
+	p->span = s ? otelp__span_handle(s) : 0;
+	st->n++;
+}
+
+void otelp__pq_sync_sent(PGconn *conn, int ok)
+{
+	struct pq_conn *st = conn_get(conn, false);
+	if (!ok || !st || st->lost)
+		return;
+	if (st->n == PENDING_MAX) {
+		st->lost = true;
+		return;
+	}
+	struct pending *p = &st->q[(st->head + st->n) % PENDING_MAX];
+	memset(p, 0, sizeof(*p));
+	p->sync = true;
+	st->n++;
+}
+
+static void pop(struct pq_conn *st)
+{
+	st->head = (st->head + 1) % PENDING_MAX;
+	st->n--;
+}
+
+void otelp__pq_result(PGconn *conn, PGresult *res)
+{
+	struct pq_conn *st = conn_get(conn, false);
+	if (!st || st->n == 0) {
+		if (st && st->lost && !res)
+			st->lost = false;
+		return;
+	}
+	if (st->lost)
+		return;
+	if (res && api.rstatus(res) == PGRES_PIPELINE_SYNC) {
+		/* Queries still queued before the marker got no results of their own. */
+		while (st->n && !st->q[st->head].sync) {
+			struct pending *p = &st->q[st->head];
+			struct otelp_span *s = p->span ? otelp__span_from_handle(p->span) : NULL;
+			if (s) {
+				set_error(s, "pipeline_aborted", false,
+				          "no result before the sync point");
+				finish(s, p);
+			}
+			pop(st);
+		}
+		if (st->n)
+			pop(st); /* the marker */
+		return;
+	}
+	struct pending *p = &st->q[st->head];
+	if (p->sync)
+		return; /* a result with no query waiting for it: not ours to judge */
+	struct otelp_span *s = p->span ? otelp__span_from_handle(p->span) : NULL;
+	if (res) {
+		if (s)
+			apply_result(s, conn, res, p);
+		return;
+	}
+	/* NULL: this query's results are complete. */
+	if (s)
+		finish(s, p);
+	pop(st);
+}
+
+/* ---- connections ---- */
+
+static void connect_failed(PGconn *conn, uint64_t start_ns)
+{
+	struct otelp_span *s = otelp__db_start("CONNECT", 7, "postgresql", start_ns);
+	if (!s)
+		return;
+	if (conn) {
+		struct pq_conn tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		read_attrs(conn, &tmp);
+		if (tmp.db_len)
+			otelp__span_add_str(s, "db.namespace", tmp.db, tmp.db_len);
+		otelp__db_server(s, tmp.addr, tmp.addr_len, tmp.port, 5432, tmp.unix_sock, NULL, 0);
+	}
+	const char *msg = conn ? api.errmsg(conn) : "out of memory";
+	/* libpq's message may span lines (one per address tried): keep the first. */
+	size_t len = strcspn(msg, "\n");
+	otelp__db_error(s, "connection_failed", 17, false, msg, len);
+	otelp__db_end(s);
+}
+
+void otelp__pq_connected(PGconn *conn, uint64_t start_ns)
+{
+	if (!conn || api.status(conn) == CONNECTION_BAD)
+		connect_failed(conn, start_ns);
+}
+
+void otelp__pq_connect_started(PGconn *conn, uint64_t start_ns)
+{
+	if (!conn)
+		return;
+	struct pq_conn *st = conn_get(conn, true);
+	if (st)
+		st->connect_start = start_ns;
+	if (api.status(conn) == CONNECTION_BAD) {
+		if (st)
+			st->connect_reported = true;
+		connect_failed(conn, start_ns);
+	}
+}
+
+void otelp__pq_polled(PGconn *conn, PostgresPollingStatusType ps)
+{
+	if (ps != PGRES_POLLING_FAILED || !conn)
+		return;
+	struct pq_conn *st = conn_get(conn, false);
+	if (st && st->connect_reported)
+		return;
+	if (st)
+		st->connect_reported = true;
+	connect_failed(conn, st ? st->connect_start : 0);
+}

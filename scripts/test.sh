@@ -5,35 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build pkg-config gcc clang clang-format libclang-rt-14-dev protobuf-c-compiler
-	libprotobuf-c-dev protobuf-compiler python3 python3-protobuf libcurl4-openssl-dev zlib1g-dev
-	check libunwind-dev valgrind curl nginx nodejs)
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "== installing: ${missing[*]}"
-	sudo_cmd=""
-	[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-	$sudo_cmd apt-get update -qq
-	# Installing nginx must not start the distribution's server on port 80: the tests start
-	# their own on 127.0.0.1. policy-rc.d (exit 101) tells the maintainer scripts not to.
-	policy=/usr/sbin/policy-rc.d
-	made_policy=""
-	if [ ! -e "$policy" ]; then
-		printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee "$policy" >/dev/null
-		$sudo_cmd chmod 755 "$policy"
-		made_policy=1
-		trap '$sudo_cmd rm -f "$policy"' EXIT
-	fi
-	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-	[ -z "$made_policy" ] || $sudo_cmd rm -f "$policy"
-fi
+scripts/deps.sh test
 
 echo "== formatting (.clang-format)"
 clang-format --dry-run -Werror src/*.[ch] hooks/*.[ch] include/*.h tests/unit/*.[ch] \
-	tests/preload/*.c tests/fuzz/*.c bench/*.c
+	tests/preload/*.c tests/fuzz/*.c bench/*.c tests/pq/*.c tests/redis/*.c tools/*.[ch]
 
 echo "== build (debugoptimized)"
 [ -d build ] || meson setup build

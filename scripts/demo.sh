@@ -9,18 +9,23 @@
 # Then prints the waterfall of the traces and writes them as an HTML page
 # (otel-preload-demo.html in the current directory), and stops everything it started.
 # Usage: scripts/demo.sh [--keep]    (--keep: leave the work directory with traces.jsonl)
+# For tests: OTELP_DEMO_BUILD=DIR uses an existing build (no install, no build step) and
+# OTELP_DEMO_TRACES=FILE gets a copy of the traces.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out_dir=$(pwd)
 keep=""
 [ "${1:-}" != "--keep" ] || keep=1
 
-"$repo/scripts/deps.sh" demo
-
-echo "== building (build-demo/)"
-[ -d "$repo/build-demo" ] || meson setup "$repo/build-demo" "$repo" -Dtests=disabled >/dev/null
-ninja -C "$repo/build-demo" >/dev/null
-tool="$repo/build-demo/tools/otel-preload"
+if [ -n "${OTELP_DEMO_BUILD:-}" ]; then
+	tool="$OTELP_DEMO_BUILD/tools/otel-preload"
+else
+	"$repo/scripts/deps.sh" demo
+	echo "== building (build-demo/)"
+	[ -d "$repo/build-demo" ] || meson setup "$repo/build-demo" "$repo" -Dtests=disabled >/dev/null
+	ninja -C "$repo/build-demo" >/dev/null
+	tool="$repo/build-demo/tools/otel-preload"
+fi
 
 work=$(mktemp -d /tmp/otel-preload-demo.XXXXXX)
 chmod 755 "$work"
@@ -101,6 +106,7 @@ for p in "${pids[@]}"; do
 done
 pids=()
 
+[ -z "${OTELP_DEMO_TRACES:-}" ] || cp "$traces" "$OTELP_DEMO_TRACES"
 echo "== the traces (otel-preload view)"
 "$tool" view "$traces" --color=auto
 html="$out_dir/otel-preload-demo.html"

@@ -22,7 +22,7 @@
  * printing conversions with snprintf) into arguments, and redisq must agree: same validity,
  * raw text = those arguments joined, and every mode equal to the argv path on them.
  *
- * Invariants failing call abort().
+ * A failed invariant calls abort().
  */
 #include <limits.h>
 #include <stdarg.h>

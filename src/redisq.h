@@ -37,10 +37,10 @@ enum otelp_redisq_mode {
 struct otelp_redisq {
 	char name[64]; /* the command name as sent (first argument), cut to fit, NUL-terminated */
 	size_t name_len;
-	size_t text_len;  /* bytes written to the caller's text buffer */
-	int argc;         /* arguments including the command name */
-	long select_db;   /* SELECT n: n (0..INT_MAX); -1 for any other command or a bad n */
-	bool subscribe;   /* SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE or MONITOR (case-insensitive) */
+	size_t text_len; /* bytes written to the caller's text buffer */
+	int argc;        /* arguments including the command name */
+	long select_db;  /* SELECT n: n (0..INT_MAX); -1 for any other command or a bad n */
+	bool subscribe;  /* SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE or MONITOR (case-insensitive) */
 };
 
 /*

@@ -29,6 +29,12 @@ echo "== fuzzing (short run)"
 ninja -C build-fuzz
 meson test -C build-fuzz --print-errorlogs --suite fuzz
 
+# The viewer's HTML page as headless Chromium rendered it (tests/tools/test_view.py).
+shot=build/tools/view-screenshot.png
+if [ -s "$shot" ]; then
+	echo "== viewer screenshot: $PWD/$shot ($(stat -c %s "$shot") bytes, $(/usr/bin/python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print("%dx%d PNG" % struct.unpack(">II", d[16:24]))' "$shot"))"
+fi
+
 # One closing line over the three runs (each Check executable and Python file is one test;
 # their own counts are in build*/meson-logs/testlog.txt).
 /usr/bin/python3 - <<'PY'

@@ -501,171 +501,177 @@ struct kw {
 	unsigned char flags;
 };
 
-#define KW(s, id, cmd, fl)                    \
-	{                                     \
-		s, sizeof(s) - 1, id, cmd, fl \
-	}
+/* clang-format off */
+#define KW(s, id, cmd, fl) {s, sizeof(s) - 1, id, cmd, fl}
 #define O K_OTHER
 
-/* Grouped by first letter; only letters A-Z, at most 12 of them. */
+/* Grouped by first letter, by length in each group; only letters A-Z, at most 12 of them. */
 static const struct kw kw_a[] = {
-    KW("ABORT", O, CMD_OTHER, 0),
-    KW("ALL", K_ALL, 0, F_NOTNAME | F_EXPR),
-    KW("ALTER", K_ALTER, CMD_DDL, F_NOTNAME),
-    KW("ANALYZE", O, CMD_NAME, F_NAMESKIP),
-    KW("AND", O, 0, F_NOTNAME | F_EXPR),
-    KW("ANY", O, 0, F_NOTNAME | F_EXPR),
-    KW("AS", K_AS, 0, F_NOTNAME),
-    KW("ATOMIC", K_ATOMIC, 0, 0),
+	KW("AS", K_AS, 0, F_NOTNAME),
+	KW("ALL", K_ALL, 0, F_NOTNAME | F_EXPR),
+	KW("AND", O, 0, F_NOTNAME | F_EXPR),
+	KW("ANY", O, 0, F_NOTNAME | F_EXPR),
+	KW("ABORT", O, CMD_OTHER, 0),
+	KW("ALTER", K_ALTER, CMD_DDL, F_NOTNAME),
+	KW("ATOMIC", K_ATOMIC, 0, 0),
+	KW("ANALYZE", O, CMD_NAME, F_NAMESKIP),
 };
 static const struct kw kw_b[] = {
-    KW("BEGIN", K_BEGIN, CMD_OTHER, 0),
-    KW("BETWEEN", O, 0, F_NOTNAME | F_EXPR),
-    KW("BY", O, 0, F_NOTNAME | F_EXPR),
+	KW("BY", O, 0, F_NOTNAME | F_EXPR),
+	KW("BEGIN", K_BEGIN, CMD_OTHER, 0),
+	KW("BETWEEN", O, 0, F_NOTNAME | F_EXPR),
 };
 static const struct kw kw_c[] = {
-    KW("CALL", O, CMD_NAME, 0),
-    KW("CASE", K_CASE, 0, F_NOTNAME | F_EXPR),
-    KW("CHECKPOINT", O, CMD_OTHER, 0),
-    KW("CLOSE", O, CMD_OTHER, 0),
-    KW("CLUSTER", O, CMD_NAME, 0),
-    KW("CLUSTERED", O, 0, F_DDLMOD),
-    KW("COMMENT", O, CMD_OTHER, 0),
-    KW("COMMIT", O, CMD_OTHER, 0),
-    KW("CONCURRENTLY", O, 0, F_DDLSKIP | F_NAMESKIP),
-    KW("COPY", K_COPY, CMD_NAME, 0),
-    KW("CREATE", K_CREATE, CMD_DDL, F_NOTNAME),
-    KW("CROSS", O, 0, F_NOTNAME),
+	KW("CALL", O, CMD_NAME, 0),
+	KW("CASE", K_CASE, 0, F_NOTNAME | F_EXPR),
+	KW("COPY", K_COPY, CMD_NAME, 0),
+	KW("CLOSE", O, CMD_OTHER, 0),
+	KW("CROSS", O, 0, F_NOTNAME),
+	KW("COMMIT", O, CMD_OTHER, 0),
+	KW("CREATE", K_CREATE, CMD_DDL, F_NOTNAME),
+	KW("CLUSTER", O, CMD_NAME, 0),
+	KW("COMMENT", O, CMD_OTHER, 0),
+	KW("CLUSTERED", O, 0, F_DDLMOD),
+	KW("CHECKPOINT", O, CMD_OTHER, 0),
+	KW("CONCURRENTLY", O, 0, F_DDLSKIP | F_NAMESKIP),
 };
 static const struct kw kw_d[] = {
-    KW("DEALLOCATE", O, CMD_OTHER, 0),       KW("DECLARE", O, CMD_PREFIX, 0),
-    KW("DEFAULT", O, 0, F_NOTNAME | F_EXPR), KW("DELETE", K_DELETE, CMD_QUERY, F_NOTNAME),
-    KW("DISCARD", O, CMD_OTHER, 0),          KW("DISTINCT", K_DISTINCT, 0, F_NOTNAME | F_EXPR),
-    KW("DO", K_DO, CMD_OTHER, F_NOTNAME),    KW("DROP", O, CMD_DDL, F_NOTNAME),
+	KW("DO", K_DO, CMD_OTHER, F_NOTNAME),
+	KW("DROP", O, CMD_DDL, F_NOTNAME),
+	KW("DELETE", K_DELETE, CMD_QUERY, F_NOTNAME),
+	KW("DECLARE", O, CMD_PREFIX, 0),
+	KW("DEFAULT", O, 0, F_NOTNAME | F_EXPR),
+	KW("DISCARD", O, CMD_OTHER, 0),
+	KW("DISTINCT", K_DISTINCT, 0, F_NOTNAME | F_EXPR),
+	KW("DEALLOCATE", O, CMD_OTHER, 0),
 };
 static const struct kw kw_e[] = {
-    KW("ELSE", O, 0, F_NOTNAME | F_EXPR), KW("END", K_END, CMD_OTHER, F_NOTNAME),
-    KW("EXCEPT", K_EXCEPT, 0, F_NOTNAME), KW("EXEC", O, CMD_NAME, 0),
-    KW("EXECUTE", O, CMD_NAME, 0),        KW("EXISTS", O, 0, F_DDLSKIP),
-    KW("EXPLAIN", O, CMD_PREFIX, 0),
+	KW("END", K_END, CMD_OTHER, F_NOTNAME),
+	KW("ELSE", O, 0, F_NOTNAME | F_EXPR),
+	KW("EXEC", O, CMD_NAME, 0),
+	KW("EXCEPT", K_EXCEPT, 0, F_NOTNAME),
+	KW("EXISTS", O, 0, F_DDLSKIP),
+	KW("EXECUTE", O, CMD_NAME, 0),
+	KW("EXPLAIN", O, CMD_PREFIX, 0),
 };
 static const struct kw kw_f[] = {
-    KW("FALSE", K_FALSE, 0, F_NOTNAME),
-    KW("FETCH", O, CMD_OTHER, F_NOTNAME | F_ENDFROM),
-    KW("FOR", K_FOR, 0, F_NOTNAME | F_ENDFROM),
-    KW("FOREIGN", O, 0, F_DDLTYPE2),
-    KW("FREEZE", O, 0, F_NAMESKIP),
-    KW("FROM", K_FROM, 0, F_NOTNAME),
-    KW("FULL", O, 0, F_NOTNAME | F_NAMESKIP),
+	KW("FOR", K_FOR, 0, F_NOTNAME | F_ENDFROM),
+	KW("FROM", K_FROM, 0, F_NOTNAME),
+	KW("FULL", O, 0, F_NOTNAME | F_NAMESKIP),
+	KW("FALSE", K_FALSE, 0, F_NOTNAME),
+	KW("FETCH", O, CMD_OTHER, F_NOTNAME | F_ENDFROM),
+	KW("FREEZE", O, 0, F_NAMESKIP),
+	KW("FOREIGN", O, 0, F_DDLTYPE2),
 };
 static const struct kw kw_g[] = {
-    KW("GLOBAL", O, 0, F_DDLMOD),
-    KW("GRANT", O, CMD_OTHER, 0),
-    KW("GROUP", O, 0, F_NOTNAME | F_ENDFROM),
+	KW("GRANT", O, CMD_OTHER, 0),
+	KW("GROUP", O, 0, F_NOTNAME | F_ENDFROM),
+	KW("GLOBAL", O, 0, F_DDLMOD),
 };
 static const struct kw kw_h[] = {
-    KW("HAVING", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
+	KW("HAVING", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
 };
 static const struct kw kw_i[] = {
-    KW("IF", O, 0, F_DDLSKIP),
-    KW("ILIKE", O, 0, F_NOTNAME | F_EXPR),
-    KW("IMPORT", O, CMD_OTHER, 0),
-    KW("IN", O, 0, F_NOTNAME | F_EXPR),
-    KW("INNER", O, 0, F_NOTNAME),
-    KW("INSERT", K_INSERT, CMD_QUERY, F_NOTNAME),
-    KW("INTERSECT", K_INTERSECT, 0, F_NOTNAME),
-    KW("INTO", K_INTO, 0, F_NOTNAME),
-    KW("IS", O, 0, F_NOTNAME | F_EXPR),
+	KW("IF", O, 0, F_DDLSKIP),
+	KW("IN", O, 0, F_NOTNAME | F_EXPR),
+	KW("IS", O, 0, F_NOTNAME | F_EXPR),
+	KW("INTO", K_INTO, 0, F_NOTNAME),
+	KW("ILIKE", O, 0, F_NOTNAME | F_EXPR),
+	KW("INNER", O, 0, F_NOTNAME),
+	KW("IMPORT", O, CMD_OTHER, 0),
+	KW("INSERT", K_INSERT, CMD_QUERY, F_NOTNAME),
+	KW("INTERSECT", K_INTERSECT, 0, F_NOTNAME),
 };
 static const struct kw kw_j[] = {
-    KW("JOIN", K_JOIN, 0, F_NOTNAME),
+	KW("JOIN", K_JOIN, 0, F_NOTNAME),
 };
 static const struct kw kw_k[] = {
-    KW("KEY", K_KEY, 0, 0),
+	KW("KEY", K_KEY, 0, 0),
 };
 static const struct kw kw_l[] = {
-    KW("LATERAL", O, 0, F_NOTNAME | F_TSKIP),
-    KW("LEFT", O, 0, F_NOTNAME),
-    KW("LIKE", O, 0, F_NOTNAME | F_EXPR),
-    KW("LIMIT", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
-    KW("LISTEN", O, CMD_OTHER, 0),
-    KW("LOAD", O, CMD_OTHER, 0),
-    KW("LOCAL", O, 0, F_DDLMOD),
-    KW("LOCK", O, CMD_NAME, 0),
+	KW("LEFT", O, 0, F_NOTNAME),
+	KW("LIKE", O, 0, F_NOTNAME | F_EXPR),
+	KW("LOAD", O, CMD_OTHER, 0),
+	KW("LOCK", O, CMD_NAME, 0),
+	KW("LIMIT", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
+	KW("LOCAL", O, 0, F_DDLMOD),
+	KW("LISTEN", O, CMD_OTHER, 0),
+	KW("LATERAL", O, 0, F_NOTNAME | F_TSKIP),
 };
 static const struct kw kw_m[] = {
-    KW("MATERIALIZED", O, 0, F_DDLTYPE2),
-    KW("MERGE", K_MERGE, CMD_QUERY, F_NOTNAME),
-    KW("MOVE", O, CMD_OTHER, 0),
+	KW("MOVE", O, CMD_OTHER, 0),
+	KW("MERGE", K_MERGE, CMD_QUERY, F_NOTNAME),
+	KW("MATERIALIZED", O, 0, F_DDLTYPE2),
 };
 static const struct kw kw_n[] = {
-    KW("NATURAL", O, 0, F_NOTNAME),
-    KW("NONCLUSTERED", O, 0, F_DDLMOD),
-    KW("NOT", O, 0, F_NOTNAME | F_EXPR | F_DDLSKIP),
-    KW("NOTIFY", O, CMD_OTHER, 0),
+	KW("NOT", O, 0, F_NOTNAME | F_EXPR | F_DDLSKIP),
+	KW("NOTIFY", O, CMD_OTHER, 0),
+	KW("NATURAL", O, 0, F_NOTNAME),
+	KW("NONCLUSTERED", O, 0, F_DDLMOD),
 };
 static const struct kw kw_o[] = {
-    KW("OFFSET", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
-    KW("ON", K_ON, 0, F_NOTNAME | F_EXPR),
-    KW("ONLY", O, 0, F_NOTNAME | F_TSKIP | F_DDLSKIP | F_NAMESKIP),
-    KW("OR", O, 0, F_NOTNAME | F_EXPR | F_DDLMOD),
-    KW("ORDER", O, 0, F_NOTNAME | F_ENDFROM),
+	KW("ON", K_ON, 0, F_NOTNAME | F_EXPR),
+	KW("OR", O, 0, F_NOTNAME | F_EXPR | F_DDLMOD),
+	KW("ONLY", O, 0, F_NOTNAME | F_TSKIP | F_DDLSKIP | F_NAMESKIP),
+	KW("ORDER", O, 0, F_NOTNAME | F_ENDFROM),
+	KW("OFFSET", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
 };
 static const struct kw kw_p[] = {
-    KW("PREPARE", O, CMD_PREFIX, 0),
-    KW("PROCEDURAL", O, 0, F_DDLMOD),
+	KW("PREPARE", O, CMD_PREFIX, 0),
+	KW("PROCEDURAL", O, 0, F_DDLMOD),
 };
 static const struct kw kw_r[] = {
-    KW("REASSIGN", O, CMD_OTHER, 0),
-    KW("RECURSIVE", O, 0, F_DDLMOD),
-    KW("REFRESH", O, CMD_DDL, 0),
-    KW("REINDEX", O, CMD_DDL, 0),
-    KW("RELEASE", O, CMD_OTHER, 0),
-    KW("REPLACE", O, 0, F_DDLMOD),
-    KW("RESET", O, CMD_OTHER, 0),
-    KW("RETURN", O, 0, F_NOTNAME | F_EXPR),
-    KW("RETURNING", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
-    KW("REVOKE", O, CMD_OTHER, 0),
-    KW("RIGHT", O, 0, F_NOTNAME),
-    KW("ROLLBACK", O, CMD_OTHER, 0),
+	KW("RESET", O, CMD_OTHER, 0),
+	KW("RIGHT", O, 0, F_NOTNAME),
+	KW("RETURN", O, 0, F_NOTNAME | F_EXPR),
+	KW("REVOKE", O, CMD_OTHER, 0),
+	KW("REFRESH", O, CMD_DDL, 0),
+	KW("REINDEX", O, CMD_DDL, 0),
+	KW("RELEASE", O, CMD_OTHER, 0),
+	KW("REPLACE", O, 0, F_DDLMOD),
+	KW("REASSIGN", O, CMD_OTHER, 0),
+	KW("ROLLBACK", O, CMD_OTHER, 0),
+	KW("RECURSIVE", O, 0, F_DDLMOD),
+	KW("RETURNING", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
 };
 static const struct kw kw_s[] = {
-    KW("SAVEPOINT", O, CMD_OTHER, 0),
-    KW("SECURITY", O, CMD_OTHER, 0),
-    KW("SELECT", K_SELECT, CMD_QUERY, F_NOTNAME | F_EXPR | F_ENDFROM),
-    KW("SET", O, CMD_OTHER, F_NOTNAME | F_ENDFROM),
-    KW("SHOW", O, CMD_OTHER, 0),
-    KW("START", O, CMD_OTHER, 0),
+	KW("SET", O, CMD_OTHER, F_NOTNAME | F_ENDFROM),
+	KW("SHOW", O, CMD_OTHER, 0),
+	KW("START", O, CMD_OTHER, 0),
+	KW("SELECT", K_SELECT, CMD_QUERY, F_NOTNAME | F_EXPR | F_ENDFROM),
+	KW("SECURITY", O, CMD_OTHER, 0),
+	KW("SAVEPOINT", O, CMD_OTHER, 0),
 };
 static const struct kw kw_t[] = {
-    KW("TABLE", K_TABLE, CMD_NAME, F_NAMESKIP),
-    KW("TEMP", K_TEMP, 0, F_DDLMOD),
-    KW("TEMPORARY", K_TEMP, 0, F_DDLMOD),
-    KW("THEN", K_THEN, 0, F_NOTNAME | F_EXPR),
-    KW("TO", O, 0, F_EXPR),
-    KW("TRUE", K_TRUE, 0, F_NOTNAME),
-    KW("TRUNCATE", O, CMD_NAME, 0),
-    KW("TRUSTED", O, 0, F_DDLMOD),
+	KW("TO", O, 0, F_EXPR),
+	KW("TEMP", K_TEMP, 0, F_DDLMOD),
+	KW("THEN", K_THEN, 0, F_NOTNAME | F_EXPR),
+	KW("TRUE", K_TRUE, 0, F_NOTNAME),
+	KW("TABLE", K_TABLE, CMD_NAME, F_NAMESKIP),
+	KW("TRUSTED", O, 0, F_DDLMOD),
+	KW("TRUNCATE", O, CMD_NAME, 0),
+	KW("TEMPORARY", K_TEMP, 0, F_DDLMOD),
 };
 static const struct kw kw_u[] = {
-    KW("UNION", K_UNION, 0, F_NOTNAME),
-    KW("UNIQUE", O, 0, F_DDLMOD),
-    KW("UNLISTEN", O, CMD_OTHER, 0),
-    KW("UNLOGGED", K_TEMP, 0, F_DDLMOD),
-    KW("UPDATE", K_UPDATE, CMD_QUERY, F_NOTNAME),
-    KW("USING", K_USING, 0, F_NOTNAME),
+	KW("UNION", K_UNION, 0, F_NOTNAME),
+	KW("USING", K_USING, 0, F_NOTNAME),
+	KW("UNIQUE", O, 0, F_DDLMOD),
+	KW("UPDATE", K_UPDATE, CMD_QUERY, F_NOTNAME),
+	KW("UNLISTEN", O, CMD_OTHER, 0),
+	KW("UNLOGGED", K_TEMP, 0, F_DDLMOD),
 };
 static const struct kw kw_v[] = {
-    KW("VACUUM", O, CMD_NAME, 0),
-    KW("VALUES", O, CMD_PREFIX, F_NOTNAME | F_ENDFROM),
-    KW("VERBOSE", O, 0, F_NAMESKIP),
+	KW("VACUUM", O, CMD_NAME, 0),
+	KW("VALUES", O, CMD_PREFIX, F_NOTNAME | F_ENDFROM),
+	KW("VERBOSE", O, 0, F_NAMESKIP),
 };
 static const struct kw kw_w[] = {
-    KW("WHEN", O, 0, F_NOTNAME | F_EXPR),
-    KW("WHERE", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
-    KW("WINDOW", O, 0, F_NOTNAME | F_ENDFROM),
-    KW("WITH", O, CMD_WITH, F_NOTNAME | F_EXPR),
+	KW("WHEN", O, 0, F_NOTNAME | F_EXPR),
+	KW("WITH", O, CMD_WITH, F_NOTNAME | F_EXPR),
+	KW("WHERE", O, 0, F_NOTNAME | F_EXPR | F_ENDFROM),
+	KW("WINDOW", O, 0, F_NOTNAME | F_ENDFROM),
 };
+/* clang-format on */
 
 #undef O
 
@@ -698,7 +704,7 @@ static const struct kw *kw_find(const char *p, size_t len)
 	uint64_t u0 = 0, u1 = 0;
 	bool upper = false;
 
-	for (; k < end; k++) {
+	for (; k < end && k->len <= len; k++) {
 		uint64_t k0, k1;
 
 		if (k->len != len)
@@ -890,6 +896,7 @@ enum expect {
 
 struct summ {
 	const char *q;
+	size_t n;
 	struct out o;
 	enum mode mode;
 	enum expect expect;
@@ -1145,7 +1152,7 @@ static void body_token(struct summ *s, const struct kw *k)
 static void summary_token(struct summ *s, const struct tok *t)
 {
 	const char *q = s->q;
-	const struct kw *k = t->kind == TK_WORD ? kw_find(q + t->start, t->end - t->start) : NULL;
+	const struct kw *k = NULL;
 
 	if (s->pend) {
 		/* a.b."c": parts written together, nothing between them. */
@@ -1164,6 +1171,15 @@ static void summary_token(struct summ *s, const struct tok *t)
 		if (s->o.full)
 			return;
 	}
+	/*
+	 * Keywords matter everywhere except in a skipped statement without a body and in
+	 * qualified names: o.id, t.from (any keyword may follow a dot), s.t.
+	 */
+	if (t->kind == TK_WORD && (s->mode != M_SKIP || s->body) &&
+	    !(t->start > 0 && q[t->start - 1] == '.') &&
+	    !(t->end + 1 < s->n && q[t->end] == '.' &&
+	      (cclass[(unsigned char)q[t->end + 1]] & C_IDSTART)))
+		k = kw_find(q + t->start, t->end - t->start);
 	if (s->mode == M_SKIP && s->body)
 		body_token(s, k);
 	if (tok_op(q, t, ';') && s->block == 0) {
@@ -1214,6 +1230,7 @@ size_t otelp__sql_summary(const char *q, size_t n, char *out, size_t cap)
 
 	memset(&s, 0, sizeof(s));
 	s.q = q;
+	s.n = n;
 	s.o.p = out;
 	s.o.cap = out ? (cap < OTELP_SQL_SUMMARY_MAX ? cap : OTELP_SQL_SUMMARY_MAX) : 0;
 	if (!q)

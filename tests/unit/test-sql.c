@@ -624,6 +624,8 @@ static const struct stmt statements[] = {
      "(SELECT a FROM x) UNION ALL (SELECT a FROM y)", "SELECT x y"},
     {"SELECT a INTO TEMP TABLE n FROM t", "SELECT a INTO TEMP TABLE n FROM t", "SELECT n t"},
     {"SELECT * FROM temp", "SELECT * FROM temp", "SELECT temp"},
+    {"SELECT t.from, t.select FROM t", "SELECT t.from, t.select FROM t", "SELECT t"},
+    {"SELECT.5 FROM t", "SELECT? FROM t", "SELECT t"},
     {"WITH RECURSIVE r(n) AS (VALUES (1) UNION ALL SELECT n + 1 FROM r WHERE n < 9) SELECT * FROM r",
      "WITH RECURSIVE r(n) AS (VALUES (?) UNION ALL SELECT n + ? FROM r WHERE n < ?) SELECT * FROM r",
      "SELECT r SELECT r"},

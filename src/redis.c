@@ -208,9 +208,15 @@ static struct rconn *conn_get(void *ctx)
 static void span_attrs(struct otelp_span *s, const struct rconn *rc, const struct otelp_redisq *q)
 {
 	otelp__span_add_str(s, "db.operation.name", q->name, q->name_len);
+	/* The index as a string, without snprintf (hundreds of instructions per command). */
 	char db[24];
-	int n = snprintf(db, sizeof(db), "%ld", rc ? rc->db_sent : 0L);
-	otelp__span_add_str(s, "db.namespace", db, (size_t)n);
+	size_t n = sizeof(db);
+	unsigned long v = rc && rc->db_sent > 0 ? (unsigned long)rc->db_sent : 0;
+	do {
+		db[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	otelp__span_add_str(s, "db.namespace", db + n, sizeof(db) - n);
 	if (rc)
 		otelp__db_server(s, rc->addr, rc->addr_len, rc->port, 6379, rc->unix_sock, rc->peer,
 		                 rc->peer_len);

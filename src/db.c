@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "log.h"
 #include "stacktrace.h"
 
 struct otelp_span *otelp__db_start(const char *name, size_t name_len, const char *system,
@@ -55,6 +56,13 @@ void otelp__db_error(struct otelp_span *s, const char *type, size_t type_len, bo
 	otelp__span_set_str(s, "error.type", type, type_len);
 	if (code)
 		otelp__span_set_str(s, "db.response.status_code", type, type_len);
+}
+
+void otelp__db_discard(struct otelp_span *s)
+{
+	s->recording = false;
+	otelp__span_end(s, 0);
+	OTELP_COUNT(db_queries_untraced, 1);
 }
 
 void otelp__db_end(struct otelp_span *s)

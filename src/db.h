@@ -44,6 +44,12 @@ void otelp__db_server(struct otelp_span *s, const char *addr, size_t addr_len, i
 void otelp__db_error(struct otelp_span *s, const char *type, size_t type_len, bool code,
                      const char *msg, size_t msg_len);
 
+/*
+ * Drop s unexported, counted as an untraced query: what it describes cannot be followed (its
+ * results or reply cannot be matched to it, or no record was free).
+ */
+void otelp__db_discard(struct otelp_span *s);
+
 /* End s now, adding code.stacktrace when OTEL_PRELOAD_STACKTRACE asks for it. */
 void otelp__db_end(struct otelp_span *s);
 

@@ -94,11 +94,9 @@ struct stmt {
 	bool used;
 };
 
-struct pq_conn {
-	bool attrs_read;
+/* Where a connection goes: its database and server attributes. */
+struct pq_server {
 	bool unix_sock;
-	bool connect_reported;
-	bool lost; /* the queue overflowed: results are not followed until it is empty again */
 	char addr[320];
 	size_t addr_len;
 	int port;
@@ -106,6 +104,13 @@ struct pq_conn {
 	size_t peer_len;
 	char db[128];
 	size_t db_len;
+};
+
+struct pq_conn {
+	bool attrs_read;
+	bool connect_reported;
+	bool lost; /* the queue overflowed: results are not followed until it is empty again */
+	struct pq_server srv;
 	uint64_t connect_start;
 	unsigned head, n;
 	struct pending q[PENDING_MAX];
@@ -140,29 +145,35 @@ static size_t put_str(char *dst, size_t cap, const char *s)
 	return n;
 }
 
-/* Server attributes, read once the connection is up. */
-static void read_attrs(PGconn *conn, struct pq_conn *st)
+/* Where conn goes (libpq's accessors); true when the connection is up. */
+static bool read_server(PGconn *conn, struct pq_server *sv)
 {
-	if (st->attrs_read)
-		return;
 	const char *host = api.host(conn), *port = api.port(conn);
-	st->port = port ? atoi(port) : 0;
-	st->db_len = put_str(st->db, sizeof(st->db), api.db(conn));
-	st->unix_sock = host && (host[0] == '/' || host[0] == '@');
-	if (st->unix_sock) {
-		int n = snprintf(st->addr, sizeof(st->addr), "%s/.s.PGSQL.%d", host, st->port);
-		st->addr_len = n < 0                           ? 0
-		               : (size_t)n >= sizeof(st->addr) ? sizeof(st->addr) - 1
+	sv->port = port ? atoi(port) : 0;
+	sv->db_len = put_str(sv->db, sizeof(sv->db), api.db(conn));
+	sv->unix_sock = host && (host[0] == '/' || host[0] == '@');
+	if (sv->unix_sock) {
+		int n = snprintf(sv->addr, sizeof(sv->addr), "%s/.s.PGSQL.%d", host, sv->port);
+		sv->addr_len = n < 0                           ? 0
+		               : (size_t)n >= sizeof(sv->addr) ? sizeof(sv->addr) - 1
 		                                               : (size_t)n;
 	} else {
-		st->addr_len = put_str(st->addr, sizeof(st->addr), host);
+		sv->addr_len = put_str(sv->addr, sizeof(sv->addr), host);
 	}
-	st->peer_len = 0;
-	if (!st->unix_sock && api.hostaddr)
-		st->peer_len = put_str(st->peer, sizeof(st->peer), api.hostaddr(conn));
-	st->attrs_read = api.status(conn) == CONNECTION_OK;
+	sv->peer_len = 0;
+	if (!sv->unix_sock && api.hostaddr)
+		sv->peer_len = put_str(sv->peer, sizeof(sv->peer), api.hostaddr(conn));
+	return api.status(conn) == CONNECTION_OK;
 }
 
+/* db.namespace and the server attributes. */
+static void server_attrs(struct otelp_span *s, const struct pq_server *sv)
+{
+	if (sv->db_len)
+		otelp__span_add_str(s, "db.namespace", sv->db, sv->db_len);
+	otelp__db_server(s, sv->addr, sv->addr_len, sv->port, 5432, sv->unix_sock, sv->peer,
+	                 sv->peer_len);
+}
 static const struct stmt *stmt_find(const struct pq_conn *st, const char *name)
 {
 	for (unsigned i = 0; st && name && i < STMTS_MAX; i++)
@@ -293,8 +304,8 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 	call->text = text;
 	call->name = name;
 	struct pq_conn *st = conn_get(conn, true);
-	if (st)
-		read_attrs(conn, st);
+	if (st && !st->attrs_read)
+		st->attrs_read = read_server(conn, &st->srv);
 
 	/* The text that describes this call, and its summary. */
 	const char *sql = NULL;
@@ -347,11 +358,8 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 	if (!s)
 		return text;
 	call->span = s;
-	if (st && st->db_len)
-		otelp__span_add_str(s, "db.namespace", st->db, st->db_len);
 	if (st)
-		otelp__db_server(s, st->addr, st->addr_len, st->port, 5432, st->unix_sock, st->peer,
-		                 st->peer_len);
+		server_attrs(s, &st->srv);
 	if (operation)
 		otelp__span_add_str(s, "db.operation.name", operation, strlen(operation));
 	if (sql && otelp__cfg.db_query_text != OTELP_DB_TEXT_OFF) {
@@ -442,11 +450,8 @@ void otelp__pq_sent(struct otelp_pq_call *call, PGconn *conn, int ok)
 			          "followed until they are answered",
 			          PENDING_MAX);
 		}
-		if (s) {
-			s->recording = false; /* its results cannot be followed: not exported */
-			otelp__span_end(s, 0);
-			OTELP_COUNT(db_queries_untraced, 1);
-		}
+		if (s)
+			otelp__db_discard(s); /* its results cannot be followed */
 		return;
 	}
 	struct pending *p = &st->q[(st->head + st->n) % PENDING_MAX];
@@ -525,12 +530,10 @@ static void connect_failed(PGconn *conn, uint64_t start_ns)
 	if (!s)
 		return;
 	if (conn) {
-		struct pq_conn tmp;
-		memset(&tmp, 0, sizeof(tmp));
-		read_attrs(conn, &tmp);
-		if (tmp.db_len)
-			otelp__span_add_str(s, "db.namespace", tmp.db, tmp.db_len);
-		otelp__db_server(s, tmp.addr, tmp.addr_len, tmp.port, 5432, tmp.unix_sock, NULL, 0);
+		struct pq_server sv;
+		read_server(conn, &sv);
+		sv.peer_len = 0; /* not connected: no peer */
+		server_attrs(s, &sv);
 	}
 	const char *msg = conn ? api.errmsg(conn) : "out of memory";
 	/* libpq's message may span lines (one per address tried): keep the first. */

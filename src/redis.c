@@ -336,9 +336,7 @@ static void push(struct rconn *rc, struct otelp_redis_cmd *cmd)
 	if (!rc || rc->lost || rc->n == PENDING_MAX) {
 		if (rc && !rc->lost)
 			rc->lost = rc->n == PENDING_MAX;
-		cmd->span->recording = false; /* its reply cannot be matched: not exported */
-		otelp__span_end(cmd->span, 0);
-		OTELP_COUNT(db_queries_untraced, 1);
+		otelp__db_discard(cmd->span); /* its reply cannot be matched */
 		cmd->span = NULL;
 		return;
 	}
@@ -378,10 +376,8 @@ void otelp__redis_command_done(struct otelp_redis_cmd *cmd, void *c, void *reply
 	if (!cmd->span && !reply)
 		return;
 	if (rc && rc->lost) {
-		if (cmd->span) {
-			cmd->span->recording = false;
-			otelp__span_end(cmd->span, 0);
-		}
+		if (cmd->span)
+			otelp__db_discard(cmd->span);
 		return;
 	}
 	if (reply) {
@@ -515,10 +511,8 @@ bool otelp__redis_async_wrap(struct otelp_redis_cmd *cmd, void *ac, otelp_redis_
 		return false;
 	struct arec *a = arec_get();
 	if (!a) {
-		cmd->span->recording = false;
-		otelp__span_end(cmd->span, 0);
+		otelp__db_discard(cmd->span);
 		cmd->span = NULL;
-		OTELP_COUNT(db_queries_untraced, 1);
 		return false;
 	}
 	a->fn = *fn;
@@ -627,9 +621,13 @@ void otelp__redis_connected(void *ctx, const char *ip, int port, const char *pat
 		}
 	}
 	if (async) {
-		static int (*set_cb)(void *, void (*)(const void *, int));
-		if (!set_cb)
-			*(void **)&set_cb = otelp__real_sym("redisAsyncSetConnectCallback", NULL);
+		static void *real_set_cb;
+		void *p = __atomic_load_n(&real_set_cb, __ATOMIC_ACQUIRE);
+		if (!p) {
+			p = otelp__real_sym("redisAsyncSetConnectCallback", NULL);
+			__atomic_store_n(&real_set_cb, p, __ATOMIC_RELEASE);
+		}
+		int (*set_cb)(void *, void (*)(const void *, int)) = p;
 		rc->our_connect_cb = set_cb && set_cb(ctx, connect_cb) == 0;
 	}
 }

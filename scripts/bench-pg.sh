@@ -75,7 +75,7 @@ command -v pgbench >/dev/null 2>&1 || fail "pgbench not found (Debian: postgresq
 
 # ---- work directory, processes, cleanup ----------------------------------------------------
 
-work=$(mktemp -d /tmp/otelp-bench-pg.XXXXXX)
+work=$(mktemp -d --tmpdir --suffix=.otelp-bench-pg)
 chmod 755 "$work"
 pgdir=$work/pg
 sink_pid=""
@@ -120,115 +120,8 @@ say "pgbench -i -s $scale"
 pgbench -i -s "$scale" -q >"$work/init.out" 2>&1 || fail "pgbench -i failed: $(cat "$work/init.out")"
 psql -X -q -c "VACUUM ANALYZE" >/dev/null
 
-# ---- OTLP sink ----------------------------------------------------------------------------------
-
-cat >"$work/sink.py" <<'PY'
-"""OTLP/HTTP sink: answers 200 at once and keeps the bodies; GET /stats counts their spans and
-forgets them (counting only then keeps it cheap while pgbench runs)."""
-import gzip
-import http.server
-import json
-import sys
-import threading
-import zlib
-
-lock = threading.Lock()
-bodies = []
-
-
-def varint(b, i):
-    v = shift = 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7f) << shift
-        if c < 0x80:
-            return v, i
-        shift += 7
-
-
-def fields(b, i, end):
-    while i < end:
-        key, i = varint(b, i)
-        wt = key & 7
-        if wt == 0:
-            _, i = varint(b, i)
-            v = None
-        elif wt == 1:
-            v, i = None, i + 8
-        elif wt == 2:
-            n, i = varint(b, i)
-            v, i = (i, i + n), i + n
-        elif wt == 5:
-            v, i = None, i + 4
-        else:
-            raise ValueError('wire type %d' % wt)
-        yield key >> 3, wt, v
-
-
-def count(b):
-    """Spans in an ExportTraceServiceRequest (resource_spans=1 / scope_spans=2 / spans=2)."""
-    n = 0
-    for f, wt, rs in fields(b, 0, len(b)):
-        if f == 1 and wt == 2:
-            for g, wt2, ss in fields(b, *rs):
-                if g == 2 and wt2 == 2:
-                    n += sum(1 for h, wt3, _ in fields(b, *ss) if h == 2 and wt3 == 2)
-    return n
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, ctype, payload):
-        self.send_response(200)
-        self.send_header('Content-Type', ctype)
-        self.send_header('Content-Length', str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        with lock:
-            bodies.append(((self.headers.get('Content-Encoding') or '').lower(),
-                           (self.headers.get('Content-Type') or '').lower(), body))
-        self.answer('application/x-protobuf', b'')
-
-    def do_GET(self):
-        with lock:
-            taken = bodies[:]
-            bodies.clear()
-        spans = errors = 0
-        for enc, ctype, body in taken:
-            try:
-                if enc == 'gzip':
-                    body = gzip.decompress(body)
-                elif enc == 'deflate':
-                    body = zlib.decompress(body)
-                if 'json' in ctype:
-                    doc = json.loads(body)
-                    spans += sum(len(ss.get('spans', [])) for rs in doc.get('resourceSpans', [])
-                                 for ss in rs.get('scopeSpans', []))
-                else:
-                    spans += count(memoryview(body))
-            except Exception:
-                errors += 1
-        self.answer('application/json', json.dumps(
-            {'requests': len(taken), 'spans': spans, 'undecodable': errors}).encode())
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-
-srv = Server(('127.0.0.1', 0), Handler)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-PY
-/usr/bin/python3 "$work/sink.py" >"$work/sink.port" 2>"$work/sink.err" &
+# ---- OTLP sink (bench/otlp-sink.py) -------------------------------------------------------------
+/usr/bin/python3 "$repo/bench/otlp-sink.py" "$work/sink.port" 2>"$work/sink.err" &
 sink_pid=$!
 for _ in $(seq 100); do
 	[ -s "$work/sink.port" ] && break
@@ -276,7 +169,7 @@ run_variant() { # run_variant VARIANT ROUND: one pgbench run, one line in $resul
 	if [ "$v" = otlp ]; then
 		sleep 1 # the preload exported its last batch at exit; let the sink take it in
 		spans=$(sink_stats | /usr/bin/python3 -c 'import json, sys
-print(json.load(sys.stdin)["spans"])')
+print(json.load(sys.stdin)["spans_total"])')
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$r" "$tps" "$lat" "$tx" "$spans" >>"$results"
 	printf '   round %s %-8s tps %10s  latency avg %7s ms  transactions %8s%s\n' "$r" "$v" \

@@ -95,7 +95,7 @@ done
 
 # ---- work directory, processes, cleanup -----------------------------------------------------
 
-work=$(mktemp -d /tmp/otelp-bench-redis.XXXXXX)
+work=$(mktemp -d --tmpdir --suffix=.otelp-bench-redis)
 results=$work/results.tsv
 : >"$results"
 sink_pid=""
@@ -119,13 +119,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-	/usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # ---- client ---------------------------------------------------------------------------------
 
 if [ -n "${OTELP_REDIS_GET:-}" ]; then
@@ -142,118 +135,16 @@ say "redis-server: $("$repo/scripts/redis.sh" start "$redis_dir")"
 # shellcheck disable=SC1091
 . "$redis_dir/env"
 
-cat >"$work/sink.py" <<'PY'
-"""OTLP/HTTP sink: answers 200 at once and keeps the bodies; GET /stats counts the spans in
-them (protobuf or JSON) and forgets them, so that it costs little CPU during a measurement."""
-import gzip
-import http.server
-import json
-import sys
-import threading
-import zlib
-
-lock = threading.Lock()
-pending = []
-
-
-def varint(b, i):
-    v = shift = 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7f) << shift
-        if c < 0x80:
-            return v, i
-        shift += 7
-
-
-def fields(b, i, end):
-    while i < end:
-        key, i = varint(b, i)
-        wt = key & 7
-        if wt == 0:
-            v, i = varint(b, i)
-        elif wt == 1:
-            v, i = None, i + 8
-        elif wt == 2:
-            n, i = varint(b, i)
-            v, i = (i, i + n), i + n
-        elif wt == 5:
-            v, i = None, i + 4
-        else:
-            raise ValueError('wire type %d' % wt)
-        yield key >> 3, wt, v
-
-
-def count(b):
-    n = 0
-    for f, wt, rs in fields(b, 0, len(b)):          # ResourceSpans
-        if f == 1 and wt == 2:
-            for g, wt2, ss in fields(b, *rs):       # ScopeSpans
-                if g == 2 and wt2 == 2:
-                    n += sum(1 for h, wt3, _ in fields(b, *ss) if h == 2 and wt3 == 2)
-    return n
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, ctype, payload):
-        self.send_response(200)
-        self.send_header('Content-Type', ctype)
-        self.send_header('Content-Length', str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        ctype = (self.headers.get('Content-Type') or '').lower()
-        with lock:
-            pending.append((ctype, (self.headers.get('Content-Encoding') or '').lower(), body))
-        if 'json' in ctype:
-            self.answer('application/json', b'{}')
-        else:
-            self.answer('application/x-protobuf', b'')
-
-    def do_GET(self):
-        with lock:
-            taken = pending[:]
-            pending.clear()
-        spans = bad = 0
-        for ctype, enc, body in taken:
-            try:
-                if enc == 'gzip':
-                    body = gzip.decompress(body)
-                elif enc == 'deflate':
-                    body = zlib.decompress(body)
-                if 'json' in ctype:
-                    doc = json.loads(body)
-                    spans += sum(len(ss.get('spans', [])) for rs in doc.get('resourceSpans', [])
-                                 for ss in rs.get('scopeSpans', []))
-                else:
-                    spans += count(body)
-            except Exception:
-                bad += 1
-        self.answer('application/json', json.dumps(
-            {'requests': len(taken), 'spans': spans, 'undecodable': bad}).encode())
-
-
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), Handler)
-srv.daemon_threads = True
-srv.serve_forever(poll_interval=0.1)
-PY
-sink_port=$(free_port)
-env -u LD_PRELOAD /usr/bin/python3 "$work/sink.py" "$sink_port" >"$work/sink.log" 2>&1 &
+env -u LD_PRELOAD /usr/bin/python3 "$repo/bench/otlp-sink.py" "$work/sink.port" >"$work/sink.log" 2>&1 &
 sink_pid=$!
 for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$sink_port") 2>/dev/null && break
+	[ -s "$work/sink.port" ] && break
 	kill -0 "$sink_pid" 2>/dev/null || fail "the sink did not start: $(cat "$work/sink.log")"
 	sleep 0.05
 done
-sink_stats() { # sink_stats: {"requests": .., "spans": .., "undecodable": ..} since the last call
+sink_port=$(cat "$work/sink.port")
+[ -n "$sink_port" ] || fail "the sink did not start"
+sink_stats() { # sink_stats: {"requests": .., "spans_total": .., "undecodable": ..} since the last call
 	/usr/bin/python3 -c 'import sys, urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:%s/stats" % sys.argv[1], timeout=30).read().decode())' \
 		"$sink_port"
@@ -477,7 +368,7 @@ if sink:
         if v == 'disabled':
             exp = 0
         bad = ' (%d undecodable)' % s['undecodable'] if s.get('undecodable') else ''
-        print('| %s | %s | %d | %d%s | %d |' % (phase, v, s['requests'], s['spans'], bad, exp))
+        print('| %s | %s | %d | %d%s | %d |' % (phase, v, s['requests'], s['spans_total'], bad, exp))
     print()
     print('Spans expected: the SET, the warm-up and the measured GETs of each run; fewer received '
           'means the preload dropped spans (queue full).')

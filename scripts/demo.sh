@@ -27,7 +27,7 @@ else
 	tool="$repo/build-demo/tools/otel-preload"
 fi
 
-work=$(mktemp -d /tmp/otel-preload-demo.XXXXXX)
+work=$(mktemp -d --tmpdir --suffix=.otel-preload-demo)
 chmod 755 "$work"
 traces="$work/traces.jsonl"
 pids=()

@@ -147,8 +147,8 @@ static void bench_export(long total)
 		otelp__otlp_encode_protobuf(res, spans, N, &buf);
 		bytes += buf.len;
 		struct otelp_send_result r;
-		if (otelp__transport_send(t, buf.data, buf.len, mono_ns() + 10000000000ull, &r) !=
-		    OTELP_SEND_OK) {
+		if (otelp__transport_send(t, buf.data + buf.off, buf.len,
+		                          mono_ns() + 10000000000ull, &r) != OTELP_SEND_OK) {
 			printf("export failed: HTTP %ld %s\n", r.http_status, r.message);
 			return;
 		}

@@ -214,7 +214,7 @@ static bool file_write(const struct otelp_buf *buf)
 		}
 		file_fd = otelp__fd_adopt(fd);
 	}
-	const char *p = (const char *)buf->data;
+	const char *p = (const char *)buf->data + buf->off;
 	size_t n = buf->len;
 	while (n > 0) {
 		ssize_t w = syscall(SYS_write, file_fd, p, n);
@@ -295,8 +295,8 @@ static void export_batch(struct otelp_span **spans, size_t n, struct otelp_buf *
 	}
 	struct otelp_send_result res;
 	memset(&res, 0, sizeof(res));
-	enum otelp_send_status st =
-	    otelp__transport_send(transport, buf->data, buf->len, export_deadline(), &res);
+	enum otelp_send_status st = otelp__transport_send(transport, buf->data + buf->off, buf->len,
+	                                                  export_deadline(), &res);
 	if (st == OTELP_SEND_OK) {
 		OTELP_COUNT(spans_exported, n);
 		OTELP_DBG("exported %zu spans (HTTP %ld, %u attempt(s))", n, res.http_status,

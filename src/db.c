@@ -8,17 +8,13 @@
 #include "log.h"
 #include "stacktrace.h"
 
-struct otelp_span *otelp__db_start(const char *name, size_t name_len, const char *system,
-                                   uint64_t start_ns)
+struct otelp_span *otelp__db_start(const char *name, size_t name_len, uint64_t start_ns)
 {
 	const struct otelp_ctx *parent = otelp__ctx_current();
 	size_t ts_len = 0;
 	const char *ts = parent->valid ? otelp__ctx_tracestate(parent, &ts_len) : NULL;
-	struct otelp_span *s = otelp__span_start(
-	    name, name_len, OTELP_KIND_CLIENT, parent->valid ? parent : NULL, ts, ts_len, start_ns);
-	if (s)
-		otelp__span_add_str(s, "db.system.name", system, strlen(system));
-	return s;
+	return otelp__span_start(name, name_len, OTELP_KIND_CLIENT, parent->valid ? parent : NULL,
+	                         ts, ts_len, start_ns);
 }
 
 void otelp__db_text(struct otelp_span *s, const char *text, size_t len)
@@ -32,18 +28,57 @@ void otelp__db_text(struct otelp_span *s, const char *text, size_t len)
 	otelp__span_add_str(s, "db.query.text", text, len);
 }
 
-void otelp__db_server(struct otelp_span *s, const char *addr, size_t addr_len, int port,
-                      int default_port, bool unix_sock, const char *peer, size_t peer_len)
+static void kv_str(struct otelp_kv *kv, const char *key, const char *str, size_t len)
 {
-	if (addr_len)
-		otelp__span_add_str(s, "server.address", addr, addr_len);
-	if (!unix_sock && addr_len && port > 0 && port != default_port)
-		otelp__span_add_int(s, "server.port", port);
-	if (!unix_sock && peer_len) {
-		otelp__span_add_str(s, "network.peer.address", peer, peer_len);
-		if (port > 0)
-			otelp__span_add_int(s, "network.peer.port", port);
+	*kv = (struct otelp_kv){.key = key, .str = str, .len = len};
+}
+
+static void kv_int(struct otelp_kv *kv, const char *key, int64_t i)
+{
+	*kv = (struct otelp_kv){.key = key, .i = i, .is_int = true};
+}
+
+size_t otelp__db_conn_kvs(const struct otelp_db_conn *c, struct otelp_kv *kv)
+{
+	size_t n = 0;
+
+	kv_str(&kv[n++], "db.system.name", c->system, strlen(c->system));
+	if (c->ns_len)
+		kv_str(&kv[n++], "db.namespace", c->ns, c->ns_len);
+	if (c->addr_len)
+		kv_str(&kv[n++], "server.address", c->addr, c->addr_len);
+	if (!c->unix_sock && c->addr_len && c->port > 0 && c->port != c->default_port)
+		kv_int(&kv[n++], "server.port", c->port);
+	if (!c->unix_sock && c->peer_len) {
+		kv_str(&kv[n++], "network.peer.address", c->peer, c->peer_len);
+		if (c->port > 0)
+			kv_int(&kv[n++], "network.peer.port", c->port);
 	}
+	return n;
+}
+
+#define SET_TRIES 4 /* a connection gives up on a set after this many failures */
+
+void otelp__db_conn_attrs(struct otelp_span *s, const struct otelp_db_conn *c,
+                          const struct otelp_attrset **set, uint8_t *tries)
+{
+	struct otelp_kv kv[OTELP_DB_CONN_KVS];
+	size_t n;
+
+	if (set && *set) {
+		otelp__span_add_set(s, *set);
+		return;
+	}
+	n = otelp__db_conn_kvs(c, kv);
+	if (set && *tries < SET_TRIES) {
+		*set = otelp__attrset_get(kv, n);
+		if (*set) {
+			otelp__span_add_set(s, *set);
+			return;
+		}
+		(*tries)++;
+	}
+	otelp__span_add_kvs(s, kv, n);
 }
 
 void otelp__db_error(struct otelp_span *s, const char *type, size_t type_len, bool code,

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attrset.h"
 #include "span.h"
 
 /* db.query.text is cut to this many bytes (the semantic conventions allow truncation): the
@@ -20,22 +21,42 @@
 #define OTELP_DB_TEXT_MAX 1536
 
 /*
- * Start a CLIENT span named name, child of the thread's current context, with
- * db.system.name = system, started at start_ns (0: now). NULL when no span could be made
- * (pool empty: counted).
+ * Start a CLIENT span named name, child of the thread's current context, started at start_ns
+ * (0: now). NULL when no span could be made (pool empty: counted).
  */
-struct otelp_span *otelp__db_start(const char *name, size_t name_len, const char *system,
-                                   uint64_t start_ns);
+struct otelp_span *otelp__db_start(const char *name, size_t name_len, uint64_t start_ns);
 
 /* db.query.text, cut to OTELP_DB_TEXT_MAX. */
 void otelp__db_text(struct otelp_span *s, const char *text, size_t len);
 
+/* Where a connection goes: what every span of it carries. */
+struct otelp_db_conn {
+	const char *system; /* db.system.name */
+	const char *ns;     /* db.namespace, ns_len bytes; none when ns_len is 0 */
+	size_t ns_len;
+	const char *addr; /* server.address: host, IP or Unix socket path */
+	size_t addr_len;
+	int port; /* server.port when TCP and not default_port; network.peer.port */
+	int default_port;
+	bool unix_sock;
+	const char *peer; /* network.peer.address when known (TCP) */
+	size_t peer_len;
+};
+
+#define OTELP_DB_CONN_KVS 6
+
+/* Those attributes, in order; returns how many (at most OTELP_DB_CONN_KVS). */
+size_t otelp__db_conn_kvs(const struct otelp_db_conn *c, struct otelp_kv *kv);
+
 /*
- * server.address (host, IP or Unix socket path), server.port when TCP and not default_port,
- * network.peer.address/port when peer is known (TCP).
+ * Add the connection's attributes to s. With set non-NULL they come as an interned attribute
+ * set kept in *set by the caller for the connection (made on first use; reset *set and *tries
+ * to 0 when the attributes change): a few stores per span instead of six attribute copies.
+ * When no set can be made (table full), they are added one by one; *tries bounds how often
+ * making one is attempted.
  */
-void otelp__db_server(struct otelp_span *s, const char *addr, size_t addr_len, int port,
-                      int default_port, bool unix_sock, const char *peer, size_t peer_len);
+void otelp__db_conn_attrs(struct otelp_span *s, const struct otelp_db_conn *c,
+                          const struct otelp_attrset **set, uint8_t *tries);
 
 /*
  * The operation failed: status ERROR with description msg; error.type = type; when code is

@@ -66,6 +66,7 @@ struct otelp_stats {
 	atomic_uint_fast64_t http_requests_untraced; /* no room to inject: request not traced */
 	atomic_uint_fast64_t http_conns_stopped;  /* malformed or unfollowable: tracking stopped */
 	atomic_uint_fast64_t db_queries_untraced; /* too many in flight on one connection */
+	atomic_uint_fast64_t attrsets_full;       /* attribute set not interned: added per span */
 };
 extern struct otelp_stats otelp__stats;
 

@@ -17,9 +17,14 @@
 #include "resource.h"
 #include "span.h"
 
-/* A growable byte buffer (malloc'ed; exporter thread only). */
+/*
+ * A growable byte buffer (malloc'ed; exporter thread only). The content is data[off ..
+ * off + len): the protobuf encoder writes from the end and leaves it where it ends (off > 0);
+ * everything else writes from data[0] (off 0), and reserving room moves the content there.
+ */
 struct otelp_buf {
 	uint8_t *data;
+	size_t off;
 	size_t len;
 	size_t cap;
 };
@@ -38,6 +43,14 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
  * The same request built as protobuf-c structs and packed by protobuf-c: slower, kept as the
  * reference the direct writer above must match byte for byte (unit tests).
  */
+/*
+ * The protobuf bytes of span attributes attrs[0..n) (owner SPAN, string or int, every string
+ * referenced in the global store), each a Span.attributes field, as the encoder writes them
+ * within a span. Returns their length, 0 when they do not fit in cap or an attribute is not of
+ * that kind. For interned attribute sets (attrset.c).
+ */
+size_t otelp__otlp_encode_span_attrs(const struct otelp_attr *attrs, size_t n, uint8_t *out,
+                                     size_t cap);
 int otelp__otlp_encode_protobuf_reference(const struct otelp_resource *r,
                                           struct otelp_span *const *spans, size_t n,
                                           struct otelp_buf *out);

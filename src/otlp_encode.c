@@ -45,6 +45,7 @@
 
 #include "trace_service.pb-c.h"
 
+#include "attrset.h"
 #include "otlp.h"
 
 /* The generated type names are long; these are plain aliases, one per message used. */
@@ -73,6 +74,10 @@ int otelp__buf_reserve(struct otelp_buf *b, size_t extra)
 	size_t need, cap;
 	uint8_t *p;
 
+	if (b->off) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+	}
 	if (extra > SIZE_MAX - b->len)
 		return -ENOMEM;
 	need = b->len + extra;
@@ -112,6 +117,7 @@ void otelp__buf_free(struct otelp_buf *b)
 {
 	free(b->data);
 	b->data = NULL;
+	b->off = 0;
 	b->len = 0;
 	b->cap = 0;
 }
@@ -548,6 +554,7 @@ int otelp__otlp_encode_protobuf_reference(const struct otelp_resource *r,
 	PB_REQ req;
 	int rc;
 
+	out->off = 0;
 	out->len = 0;
 	if (n && !spans)
 		return -EINVAL;
@@ -907,11 +914,13 @@ static void pbw_str_array(struct pbw *w, const struct otelp_span *s, const struc
 	pbw_close(w, mark, TAG(5, WT_LEN));
 }
 
-/* The KeyValues of one owner, as field field of the enclosing message, last to first. */
-static void pbw_attrs(struct pbw *w, const struct otelp_span *s, unsigned owner, uint32_t field)
+/* The KeyValues of owner among attrs[0..n), as field field of the enclosing message, last to
+ * first. s may be NULL when every reference is global. */
+static void pbw_attr_list(struct pbw *w, const struct otelp_span *s, const struct otelp_attr *attrs,
+                          size_t n, unsigned owner, uint32_t field)
 {
-	for (size_t i = otelp__span_n_attrs(s); i-- > 0;) {
-		const struct otelp_attr *a = &s->attrs[i];
+	for (size_t i = n; i-- > 0;) {
+		const struct otelp_attr *a = &attrs[i];
 		size_t kv, av;
 		union {
 			double d;
@@ -947,6 +956,52 @@ static void pbw_attrs(struct pbw *w, const struct otelp_span *s, unsigned owner,
 		pbw_sref(w, TAG(1, WT_LEN), s, a->key, false);
 		pbw_close(w, kv, TAG(field, WT_LEN));
 	}
+}
+
+/*
+ * The attributes of one owner of s. An interned set (attrset.h) still attached to the span is
+ * written as the bytes encoded when the set was made: the same bytes, once per set instead of
+ * once per span.
+ */
+static void pbw_attrs(struct pbw *w, const struct otelp_span *s, unsigned owner, uint32_t field)
+{
+	size_t n = otelp__span_n_attrs(s);
+	const struct otelp_attrset *set = s->set;
+
+	if (owner == OTELP_OWNER_SPAN && set && (size_t)s->set_at + set->n <= n) {
+		const char *pb;
+		size_t at = s->set_at, end = at + set->n;
+		size_t len = otelp__sref_get(s, set->pb, &pb);
+
+		pbw_attr_list(w, s, s->attrs + end, n - end, owner, field);
+		pbw_raw(w, pb, len);
+		pbw_attr_list(w, s, s->attrs, at, owner, field);
+		return;
+	}
+	pbw_attr_list(w, s, s->attrs, n, owner, field);
+}
+
+size_t otelp__otlp_encode_span_attrs(const struct otelp_attr *attrs, size_t n, uint8_t *out,
+                                     size_t cap)
+{
+	struct pbw w = {.buf = out, .p = out + cap, .end = out + cap, .oom = false};
+	size_t need = 0, len;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct otelp_attr *a = &attrs[i];
+		bool str = a->type == OTELP_ATTR_STRING;
+
+		if (a->owner != OTELP_OWNER_SPAN || (!str && a->type != OTELP_ATTR_INT) ||
+		    !(a->key.off & OTELP_SREF_GLOBAL) || (str && !(a->v.s.off & OTELP_SREF_GLOBAL)))
+			return 0;
+		need += 48 + 3 * ((size_t)a->key.len + (str ? a->v.s.len : 0));
+	}
+	if (need > cap)
+		return 0;
+	pbw_attr_list(&w, NULL, attrs, n, OTELP_OWNER_SPAN, 9);
+	len = pbw_len(&w);
+	memmove(out, w.p, len);
+	return len;
 }
 
 /* A varint field, absent when zero. */
@@ -1096,6 +1151,7 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 	struct pbw w;
 	size_t rs, ss, sc, len;
 
+	out->off = 0;
 	out->len = 0;
 	if (n && !spans)
 		return -EINVAL;
@@ -1132,9 +1188,9 @@ out:
 	out->cap = (size_t)(w.end - w.buf);
 	if (w.oom)
 		return -ENOMEM;
+	/* The batch stays where it was written, at the end of the buffer. */
 	len = pbw_len(&w);
-	if (len)
-		memmove(out->data, w.p, len);
+	out->off = len ? (size_t)(w.p - w.buf) : 0;
 	out->len = len;
 	return 0;
 }

@@ -428,6 +428,7 @@ int otelp__otlp_encode_json(const struct otelp_resource *r, struct otelp_span *c
 	struct sink k = {.buf = out};
 	bool first = true;
 
+	out->off = 0;
 	out->len = 0;
 	if (n && !spans)
 		return -EINVAL;

@@ -111,6 +111,8 @@ struct pq_conn {
 	bool connect_reported;
 	bool lost; /* the queue overflowed: results are not followed until it is empty again */
 	struct pq_server srv;
+	const struct otelp_attrset *set; /* srv's attributes, interned once read */
+	uint8_t set_tries;
 	uint64_t connect_start;
 	unsigned head, n;
 	struct pending q[PENDING_MAX];
@@ -166,14 +168,25 @@ static bool read_server(PGconn *conn, struct pq_server *sv)
 	return api.status(conn) == CONNECTION_OK;
 }
 
-/* db.namespace and the server attributes. */
-static void server_attrs(struct otelp_span *s, const struct pq_server *sv)
+/* db.system.name, db.namespace and the server attributes; set/tries: see otelp__db_conn_attrs. */
+static void server_attrs(struct otelp_span *s, const struct pq_server *sv,
+                         const struct otelp_attrset **set, uint8_t *tries)
 {
-	if (sv->db_len)
-		otelp__span_add_str(s, "db.namespace", sv->db, sv->db_len);
-	otelp__db_server(s, sv->addr, sv->addr_len, sv->port, 5432, sv->unix_sock, sv->peer,
-	                 sv->peer_len);
+	struct otelp_db_conn c = {
+	    .system = "postgresql",
+	    .ns = sv->db,
+	    .ns_len = sv->db_len,
+	    .addr = sv->addr,
+	    .addr_len = sv->addr_len,
+	    .port = sv->port,
+	    .default_port = 5432,
+	    .unix_sock = sv->unix_sock,
+	    .peer = sv->peer,
+	    .peer_len = sv->peer_len,
+	};
+	otelp__db_conn_attrs(s, &c, set, tries);
 }
+
 static const struct stmt *stmt_find(const struct pq_conn *st, const char *name)
 {
 	for (unsigned i = 0; st && name && i < STMTS_MAX; i++)
@@ -354,12 +367,14 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 		}
 	}
 
-	struct otelp_span *s = otelp__db_start(span_name, nl, "postgresql", 0);
+	struct otelp_span *s = otelp__db_start(span_name, nl, 0);
 	if (!s)
 		return text;
 	call->span = s;
 	if (st)
-		server_attrs(s, &st->srv);
+		server_attrs(s, &st->srv, st->attrs_read ? &st->set : NULL, &st->set_tries);
+	else
+		otelp__span_add_str(s, "db.system.name", "postgresql", 10);
 	if (operation)
 		otelp__span_add_str(s, "db.operation.name", operation, strlen(operation));
 	if (sql && otelp__cfg.db_query_text != OTELP_DB_TEXT_OFF) {
@@ -526,14 +541,16 @@ void otelp__pq_result(PGconn *conn, PGresult *res)
 
 static void connect_failed(PGconn *conn, uint64_t start_ns)
 {
-	struct otelp_span *s = otelp__db_start("CONNECT", 7, "postgresql", start_ns);
+	struct otelp_span *s = otelp__db_start("CONNECT", 7, start_ns);
 	if (!s)
 		return;
 	if (conn) {
 		struct pq_server sv;
 		read_server(conn, &sv);
 		sv.peer_len = 0; /* not connected: no peer */
-		server_attrs(s, &sv);
+		server_attrs(s, &sv, NULL, NULL);
+	} else {
+		otelp__span_add_str(s, "db.system.name", "postgresql", 10);
 	}
 	const char *msg = conn ? api.errmsg(conn) : "out of memory";
 	/* libpq's message may span lines (one per address tried): keep the first. */

@@ -111,9 +111,12 @@ struct rconn {
 	bool unix_sock;
 	char peer[64];
 	size_t peer_len;
-	long db_sent; /* the database commands sent now run in (SELECT seen) */
-	long db_ok;   /* the last one the server confirmed */
-	bool lost;    /* the FIFO overflowed: replies are not followed until it is empty */
+	long db_sent;                    /* the database commands sent now run in (SELECT seen) */
+	long db_ok;                      /* the last one the server confirmed */
+	const struct otelp_attrset *set; /* the connection's attributes for database set_db */
+	long set_db;
+	uint8_t set_tries;
+	bool lost; /* the FIFO overflowed: replies are not followed until it is empty */
 	/* Asynchronous contexts: our connect callback stands in front of the program's. */
 	bool our_connect_cb;
 	bool user_connect_cb_set;
@@ -205,21 +208,41 @@ static struct rconn *conn_get(void *ctx)
 
 /* ---- spans ---- */
 
-static void span_attrs(struct otelp_span *s, const struct rconn *rc, const struct otelp_redisq *q)
+/* The database index as a string, without snprintf (hundreds of instructions). */
+static size_t db_index(char db[24], long index)
 {
-	otelp__span_add_str(s, "db.operation.name", q->name, q->name_len);
-	/* The index as a string, without snprintf (hundreds of instructions per command). */
-	char db[24];
-	size_t n = sizeof(db);
-	unsigned long v = rc && rc->db_sent > 0 ? (unsigned long)rc->db_sent : 0;
+	size_t n = 24;
+	unsigned long v = index > 0 ? (unsigned long)index : 0;
 	do {
 		db[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	otelp__span_add_str(s, "db.namespace", db + n, sizeof(db) - n);
-	if (rc)
-		otelp__db_server(s, rc->addr, rc->addr_len, rc->port, 6379, rc->unix_sock, rc->peer,
-		                 rc->peer_len);
+	memmove(db, db + n, 24 - n);
+	return 24 - n;
+}
+
+static void span_attrs(struct otelp_span *s, struct rconn *rc, const struct otelp_redisq *q)
+{
+	char db[24];
+	struct otelp_db_conn c = {.system = "redis", .ns = db, .default_port = 6379};
+
+	c.ns_len = db_index(db, rc ? rc->db_sent : 0);
+	if (rc) {
+		c.addr = rc->addr;
+		c.addr_len = rc->addr_len;
+		c.port = rc->port;
+		c.unix_sock = rc->unix_sock;
+		c.peer = rc->peer;
+		c.peer_len = rc->peer_len;
+		if (rc->set_db != rc->db_sent) {
+			/* SELECT changed db.namespace: another set. */
+			rc->set = NULL;
+			rc->set_tries = 0;
+			rc->set_db = rc->db_sent;
+		}
+	}
+	otelp__db_conn_attrs(s, &c, rc ? &rc->set : NULL, rc ? &rc->set_tries : NULL);
+	otelp__span_add_str(s, "db.operation.name", q->name, q->name_len);
 }
 
 static enum otelp_redisq_mode text_mode(void)
@@ -242,8 +265,8 @@ static void begin(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_red
 	if (q->subscribe)
 		return;
 	struct rconn *rc = conn_get(ctx);
-	struct otelp_span *s = otelp__db_start(q->name_len ? q->name : "redis",
-	                                       q->name_len ? q->name_len : 5, "redis", 0);
+	struct otelp_span *s =
+	    otelp__db_start(q->name_len ? q->name : "redis", q->name_len ? q->name_len : 5, 0);
 	if (!s)
 		return;
 	span_attrs(s, rc, q);
@@ -541,11 +564,16 @@ void otelp__redis_async_sent(struct otelp_redis_cmd *cmd, void *privdata, int rc
 static void connect_failed(const char *addr, size_t addr_len, int port, bool unix_sock, uint64_t t0,
                            int err, const char *errstr)
 {
-	struct otelp_span *s = otelp__db_start("CONNECT", 7, "redis", t0);
+	struct otelp_span *s = otelp__db_start("CONNECT", 7, t0);
 	if (!s)
 		return;
-	if (addr_len)
-		otelp__db_server(s, addr, addr_len, port, 6379, unix_sock, NULL, 0);
+	struct otelp_db_conn c = {.system = "redis",
+	                          .addr = addr,
+	                          .addr_len = addr_len,
+	                          .port = port,
+	                          .default_port = 6379,
+	                          .unix_sock = unix_sock};
+	otelp__db_conn_attrs(s, &c, NULL, NULL);
 	const char *w = err_word(err);
 	otelp__db_error(s, w, strlen(w), false, errstr, strnlen(errstr, 128));
 	otelp__db_end(s);

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attrset.h"
 #include "bsp.h"
 #include "config.h"
 #include "log.h"
@@ -207,6 +208,7 @@ static void atfork_child(void)
 	otelp__pid_refresh();
 	otelp__ids_after_fork();
 	otelp__bsp_after_fork_child();
+	otelp__attrset_after_fork();
 	otelp__http_after_fork();
 }
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "attrset.h"
 #include "bsp.h"
 #include "config.h"
 #include "log.h"
@@ -125,8 +126,7 @@ struct otelp_span *otelp__span_from_handle(uint64_t h)
 
 /* ---- arena ---- */
 
-/* Length of the longest prefix of p[0..n) with at most max_chars UTF-8 characters. */
-static size_t utf8_prefix(const char *p, size_t n, uint32_t max_chars)
+size_t otelp__utf8_prefix(const char *p, size_t n, uint32_t max_chars)
 {
 	size_t i = 0;
 	uint32_t chars = 0;
@@ -244,7 +244,7 @@ void otelp__span_set_name(struct otelp_span *s, const char *name, size_t len)
 static bool key_eq(const struct otelp_span *s, const struct otelp_attr *a, const char *key,
                    size_t klen)
 {
-	return a->key.len == klen && memcmp(s->arena + a->key.off, key, klen) == 0;
+	return a->key.len == klen && memcmp(otelp__sref_ptr(s, a->key), key, klen) == 0;
 }
 
 /*
@@ -257,8 +257,13 @@ static struct otelp_attr *attr_slot_(struct otelp_span *s, uint8_t owner, const 
 {
 	size_t klen = strlen(key);
 	for (unsigned i = 0; !fresh && i < s->n_attrs; i++)
-		if (s->attrs[i].owner == owner && key_eq(s, &s->attrs[i], key, klen))
+		if (s->attrs[i].owner == owner && key_eq(s, &s->attrs[i], key, klen)) {
+			/* Changing an attribute of an interned set: the set's bytes no longer say
+			 * what the span holds, the encoder takes the attributes one by one. */
+			if (s->set && i >= s->set_at && i < (unsigned)s->set_at + s->set->n)
+				s->set = NULL;
 			return &s->attrs[i];
+		}
 	if (*count >= limit || s->n_attrs >= OTELP_SPAN_ATTRS_MAX) {
 		(*dropped)++;
 		return NULL;
@@ -302,7 +307,7 @@ static void set_str(struct otelp_span *s, struct otelp_attr *a, const char *val,
 		return;
 	uint32_t lim = otelp__cfg.limits.attr_value_length;
 	if (lim != UINT32_MAX)
-		len = utf8_prefix(val, len, lim);
+		len = otelp__utf8_prefix(val, len, lim);
 	a->type = OTELP_ATTR_STRING;
 	if (!arena_put(s, val, len, true, &a->v.s))
 		a->v.s.len = 0;
@@ -325,6 +330,39 @@ void otelp__span_add_int(struct otelp_span *s, const char *key, int64_t v)
 		a->type = OTELP_ATTR_INT;
 		a->v.i = v;
 	}
+}
+
+void otelp__span_add_set(struct otelp_span *s, const struct otelp_attrset *set)
+{
+	if (!set || !s || !s->recording || s->ended)
+		return;
+	if (s->set || s->n_span_attrs + set->n > otelp__cfg.limits.attr_count ||
+	    s->n_attrs + set->n > OTELP_SPAN_ATTRS_MAX) {
+		/* One set per span, within the limits: otherwise attribute by attribute. */
+		for (unsigned i = 0; i < set->n; i++) {
+			const struct otelp_attr *a = &set->attrs[i];
+			char key[128];
+			const char *p;
+			size_t klen = otelp__sref_get(s, a->key, &p);
+
+			if (klen >= sizeof(key))
+				continue;
+			memcpy(key, p, klen);
+			key[klen] = '\0';
+			if (a->type == OTELP_ATTR_INT) {
+				otelp__span_add_int(s, key, a->v.i);
+			} else {
+				size_t len = otelp__sref_get(s, a->v.s, &p);
+				otelp__span_add_str(s, key, p, len);
+			}
+		}
+		return;
+	}
+	s->set = set;
+	s->set_at = s->n_attrs;
+	memcpy(&s->attrs[s->n_attrs], set->attrs, set->n * sizeof(set->attrs[0]));
+	s->n_attrs = (uint16_t)(s->n_attrs + set->n);
+	s->n_span_attrs = (uint16_t)(s->n_span_attrs + set->n);
 }
 
 void otelp__span_set_str_array(struct otelp_span *s, const char *key, const char *const *vals,
@@ -350,7 +388,7 @@ void otelp__span_set_str_array(struct otelp_span *s, const char *key, const char
 		if (nul)
 			len = (size_t)(nul - p);
 		if (lim != UINT32_MAX)
-			len = utf8_prefix(p, len, lim);
+			len = otelp__utf8_prefix(p, len, lim);
 		if (i > 0) {
 			if (room == 0) {
 				full = true;

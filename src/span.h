@@ -59,11 +59,19 @@ enum otelp_attr_type {
 #define OTELP_TRACE_FLAG_SAMPLED 0x01
 #define OTELP_TRACE_FLAG_RANDOM  0x02
 
-/* A reference to bytes inside a span's arena. */
+/*
+ * A reference to bytes inside a span's arena or, when off has OTELP_SREF_GLOBAL set, inside
+ * the process-wide store of interned attribute sets (otelp__attrset_bytes, attrset.h), which
+ * only ever grows and is never changed: such a reference stays valid for the process.
+ */
 struct otelp_sref {
 	uint16_t off;
 	uint16_t len;
 };
+
+#define OTELP_SREF_GLOBAL   0x8000u
+#define OTELP_ATTRSET_BYTES 32767u
+extern char otelp__attrset_bytes[OTELP_ATTRSET_BYTES];
 
 /* owner: OTELP_OWNER_SPAN, or OTELP_OWNER_EVENT(i), or OTELP_OWNER_LINK(j). */
 #define OTELP_OWNER_SPAN     0
@@ -123,6 +131,8 @@ struct otelp_ctx {
 	struct otelp_span *span;
 };
 
+struct otelp_attrset;
+
 struct otelp_span {
 	uint32_t pool_next; /* pool free-list link (index + 1; 0 = end) */
 	uint32_t gen;       /* bumped each time the object is taken: public handles check it */
@@ -152,6 +162,13 @@ struct otelp_span {
 	uint32_t dropped_events;
 	uint32_t dropped_links;
 	bool truncated_logged;
+	/*
+	 * Interned attributes (attrset.h): attrs[set_at .. set_at + set->n) are the set's, and
+	 * the protobuf encoder writes them as the set's pre-encoded bytes. NULL: none, or the
+	 * span changed one of them since.
+	 */
+	const struct otelp_attrset *set;
+	uint16_t set_at;
 	struct otelp_attr attrs[OTELP_SPAN_ATTRS_MAX];
 	struct otelp_event events[OTELP_SPAN_EVENTS_MAX];
 	struct otelp_link links[OTELP_SPAN_LINKS_MAX];
@@ -160,15 +177,29 @@ struct otelp_span {
 
 static inline const char *otelp__sref_ptr(const struct otelp_span *s, struct otelp_sref r)
 {
+	if (r.off & OTELP_SREF_GLOBAL)
+		return otelp__attrset_bytes + (r.off & ~OTELP_SREF_GLOBAL);
 	return s->arena + r.off;
 }
 
-/* The bytes of a reference, clamped to the arena so a bad reference cannot read past it. */
+/*
+ * The bytes of a reference, clamped to the arena (or the global store) so a bad reference
+ * cannot read past it.
+ */
 static inline size_t otelp__sref_get(const struct otelp_span *s, struct otelp_sref r,
                                      const char **p)
 {
 	size_t off = r.off, len = r.len;
 
+	if (otelp_unlikely(off & OTELP_SREF_GLOBAL)) {
+		off &= ~(size_t)OTELP_SREF_GLOBAL;
+		if (off > OTELP_ATTRSET_BYTES)
+			off = OTELP_ATTRSET_BYTES;
+		if (len > OTELP_ATTRSET_BYTES - off)
+			len = OTELP_ATTRSET_BYTES - off;
+		*p = otelp__attrset_bytes + off;
+		return len;
+	}
 	if (off > sizeof(s->arena))
 		off = sizeof(s->arena);
 	if (len > sizeof(s->arena) - off)
@@ -228,6 +259,9 @@ void otelp__ids_after_fork(void);
 
 /* ---- span pool and lifecycle (span.c) ---- */
 
+/* Length of the longest prefix of p[0..n) with at most max_chars UTF-8 characters. */
+size_t otelp__utf8_prefix(const char *p, size_t n, uint32_t max_chars);
+
 /*
  * Allocate the pool: capacity spans (mmap, touched lazily). Called once at init; returns 0
  * or -errno. Without a pool, span_start returns NULL.
@@ -277,6 +311,14 @@ void otelp__span_set_name(struct otelp_span *s, const char *name, size_t len);
  */
 void otelp__span_add_str(struct otelp_span *s, const char *key, const char *val, size_t len);
 void otelp__span_add_int(struct otelp_span *s, const char *key, int64_t v);
+
+/*
+ * Add the attributes of an interned set (attrset.h) that the span does not have yet: a copy
+ * of the set's references, no string copied. When the span's attribute limit or capacity
+ * leaves no room for all of them, they are added one by one as the other functions would
+ * (the limit applies, drops are counted). set NULL: nothing.
+ */
+void otelp__span_add_set(struct otelp_span *s, const struct otelp_attrset *set);
 
 /* Add an event (name copied); returns its index or -1 (dropped, counted). */
 int otelp__span_add_event(struct otelp_span *s, const char *name, uint64_t time_ns);

@@ -296,6 +296,7 @@ int otelp__gzip(const uint8_t *in, size_t n, struct otelp_buf *out)
 	z_stream zs;
 	int rc = -1;
 
+	out->off = 0;
 	out->len = 0;
 	if (n > UINT_MAX / 2)
 		return -1;

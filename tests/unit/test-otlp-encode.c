@@ -21,6 +21,8 @@
 
 #include "trace_service.pb-c.h"
 
+#include "attrset.h"
+#include "config.h"
 #include "otlp.h"
 
 #define PB_REQ     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest
@@ -435,7 +437,7 @@ static PB_REQ *roundtrip(const struct otelp_resource *r, struct otelp_span *cons
 	ck_assert_int_eq(otelp__otlp_encode_protobuf(r, spans, n, &out), 0);
 	ck_assert_uint_gt(out.len, 0);
 	req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-	    NULL, out.len, out.data);
+	    NULL, out.len, out.data + out.off);
 	otelp__buf_free(&out);
 	ck_assert_ptr_nonnull(req);
 
@@ -954,6 +956,42 @@ static uint64_t rnd_u64(void)
 	}
 }
 
+static const struct otelp_attrset *rnd_sets[24];
+static unsigned n_rnd_sets;
+
+/* Random interned sets: random keys and values (invalid UTF-8 and NULs in values included). */
+static void make_rnd_sets(void)
+{
+	char keys[OTELP_ATTRSET_KV_MAX][24], vals[OTELP_ATTRSET_KV_MAX][64];
+
+	otelp__config_defaults(&otelp__cfg); /* no value length limit */
+
+	for (unsigned k = 0; k < OTELP_ARRAY_SIZE(rnd_sets); k++) {
+		struct otelp_kv kv[OTELP_ATTRSET_KV_MAX];
+		size_t n = 1 + rnd_below(OTELP_ATTRSET_KV_MAX);
+
+		for (size_t i = 0; i < n; i++) {
+			size_t kl = rnd_below(sizeof(keys[i]));
+
+			rnd_bytes(keys[i], kl, true);
+			keys[i][kl] = '\0';
+			kv[i] = (struct otelp_kv){.key = keys[i]};
+			if (rnd_below(3) == 0) {
+				kv[i].is_int = true;
+				kv[i].i = rnd_ints[rnd_below(9)];
+			} else {
+				kv[i].len = rnd_below(sizeof(vals[i]));
+				rnd_bytes(vals[i], kv[i].len, false);
+				kv[i].str = vals[i];
+			}
+		}
+		const struct otelp_attrset *set = otelp__attrset_get(kv, n);
+		ck_assert_ptr_nonnull(set);
+		ck_assert_ptr_eq(otelp__attrset_get(kv, n), set);
+		rnd_sets[n_rnd_sets++] = set;
+	}
+}
+
 static struct otelp_span *rnd_span(void)
 {
 	struct otelp_span *s = calloc(1, sizeof(*s));
@@ -1038,6 +1076,20 @@ static struct otelp_span *rnd_span(void)
 			break;
 		}
 	}
+	/* Often an interned attribute set somewhere among the attributes (attrset.h). */
+	if (n_rnd_sets && rnd_below(3) == 0) {
+		const struct otelp_attrset *set = rnd_sets[rnd_below(n_rnd_sets)];
+		unsigned at = rnd_below(s->n_attrs + 1u);
+
+		if (s->n_attrs + set->n <= OTELP_SPAN_ATTRS_MAX) {
+			memmove(&s->attrs[at + set->n], &s->attrs[at],
+			        (s->n_attrs - at) * sizeof(s->attrs[0]));
+			memcpy(&s->attrs[at], set->attrs, set->n * sizeof(set->attrs[0]));
+			s->n_attrs = (uint16_t)(s->n_attrs + set->n);
+			s->set = set;
+			s->set_at = (uint16_t)at;
+		}
+	}
 	/* Rarely, references and counts out of range: both encoders clamp them alike. */
 	if (rnd_below(50) == 0)
 		s->name = (struct otelp_sref){(uint16_t)(sizeof(s->arena) - 5), 400};
@@ -1085,7 +1137,7 @@ static void same_bytes(const struct otelp_resource *r, struct otelp_span *const 
 	ck_assert_int_eq(otelp__otlp_encode_protobuf_reference(r, spans, n, &ref), 0);
 	ck_assert_int_eq(otelp__otlp_encode_protobuf(r, spans, n, out), 0);
 	ck_assert_uint_eq(out->len, ref.len);
-	ck_assert_int_eq(memcmp(out->data, ref.data, ref.len), 0);
+	ck_assert_int_eq(memcmp(out->data + out->off, ref.data + ref.off, ref.len), 0);
 	otelp__buf_free(&ref);
 }
 
@@ -1096,6 +1148,7 @@ START_TEST(test_pb_same_bytes_random)
 	size_t total = 0;
 
 	rng_state = 0x9e3779b97f4a7c15ull;
+	make_rnd_sets();
 	for (unsigned round = 0; round < 120; round++) {
 		size_t n = round < 8 ? sizes[round] : 1 + rnd_below(rnd_below(4) ? 64 : 512);
 		struct otelp_span **spans = calloc(n, sizeof(*spans));

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attrset.h"
 #include "bsp.h"
 #include "config.h"
 #include "log.h"
@@ -522,6 +523,151 @@ START_TEST(span_from_other_process_not_exported)
 }
 END_TEST
 
+/* ---- interned attribute sets (attrset.h) ---- */
+
+static size_t conn_kvs(struct otelp_kv *kv, const char *host, int port)
+{
+	kv[0] = (struct otelp_kv){.key = "db.system.name", .str = "redis", .len = 5};
+	kv[1] = (struct otelp_kv){.key = "server.address", .str = host, .len = strlen(host)};
+	kv[2] = (struct otelp_kv){.key = "server.port", .i = port, .is_int = true};
+	return 3;
+}
+
+START_TEST(attrset_interned_once)
+{
+	struct otelp_kv kv[3];
+	unsigned before = otelp__attrset_count();
+	const struct otelp_attrset *a = otelp__attrset_get(kv, conn_kvs(kv, "cache-1", 7001));
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq(otelp__attrset_count(), before + 1);
+	/* The same attributes from other storage: the same set, nothing new made. */
+	char host[] = "cache-1";
+	ck_assert_ptr_eq(otelp__attrset_get(kv, conn_kvs(kv, host, 7001)), a);
+	ck_assert_uint_eq(otelp__attrset_count(), before + 1);
+	/* Any difference (value, type, count): another set. */
+	const struct otelp_attrset *b = otelp__attrset_get(kv, conn_kvs(kv, "cache-1", 7002));
+	const struct otelp_attrset *c = otelp__attrset_get(kv, conn_kvs(kv, "cache-2", 7001));
+	const struct otelp_attrset *d = otelp__attrset_get(kv, 2);
+	ck_assert(b && c && d && b != a && c != a && d != a && c != b);
+	ck_assert_uint_eq(otelp__attrset_count(), before + 4);
+	ck_assert_ptr_null(otelp__attrset_get(kv, 0));
+	ck_assert_ptr_null(otelp__attrset_get(kv, OTELP_ATTRSET_KV_MAX + 1));
+}
+END_TEST
+
+START_TEST(attrset_on_span)
+{
+	struct otelp_kv kv[3];
+	const struct otelp_attrset *set = otelp__attrset_get(kv, conn_kvs(kv, "db-7", 6380));
+	ck_assert_ptr_nonnull(set);
+	struct otelp_span *s = start("GET", NULL);
+	otelp__span_add_str(s, "first", "x", 1);
+	otelp__span_add_set(s, set);
+	otelp__span_add_str(s, "db.operation.name", "GET", 3);
+	ck_assert_ptr_eq(s->set, set);
+	ck_assert_uint_eq(s->set_at, 1);
+	ck_assert_uint_eq(s->n_span_attrs, 5);
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "server.address")->v.s, "db-7"));
+	ck_assert_int_eq(find_attr(s, OTELP_OWNER_SPAN, "server.port")->v.i, 6380);
+	/* No string was copied into the span for the set. */
+	ck_assert_uint_eq(s->arena_used,
+	                  strlen("GET") + strlen("first") + 1 + strlen("db.operation.name") + 3);
+	/* A second set on the same span comes attribute by attribute. */
+	const struct otelp_attrset *other = otelp__attrset_get(kv, conn_kvs(kv, "db-8", 6381));
+	otelp__span_add_set(s, other);
+	ck_assert_ptr_eq(s->set, set);
+	ck_assert_uint_eq(s->n_span_attrs, 8);
+	/* Changing one of the set's attributes detaches the set; the value is the new one. */
+	otelp__span_set_str(s, "server.address", "elsewhere", 9);
+	ck_assert_ptr_null(s->set);
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "server.address")->v.s, "elsewhere"));
+	ck_assert_uint_eq(s->n_span_attrs, 8);
+	otelp__span_end(s, 0);
+	/* The next user of the pooled object starts without a set. */
+	s = start("b", NULL);
+	ck_assert_ptr_null(s->set);
+	ck_assert_uint_eq(s->n_attrs, 0);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(attrset_limits)
+{
+	struct otelp_kv kv[3];
+	/* The value length limit applies when the set is made. */
+	otelp__cfg.limits.attr_value_length = 4;
+	const struct otelp_attrset *set = otelp__attrset_get(kv, conn_kvs(kv, "long-host-name", 1));
+	ck_assert_ptr_nonnull(set);
+	struct otelp_span *s = start("a", NULL);
+	otelp__span_add_set(s, set);
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "server.address")->v.s, "long"));
+	otelp__span_end(s, 0);
+	/* The count limit: what does not fit is dropped and counted, as one by one. */
+	otelp__cfg.limits.attr_count = 2;
+	s = start("b", NULL);
+	otelp__span_add_set(s, set);
+	ck_assert_ptr_null(s->set);
+	ck_assert_uint_eq(s->n_span_attrs, 2);
+	ck_assert_uint_eq(s->dropped_attrs, 1);
+	ck_assert_ptr_nonnull(find_attr(s, OTELP_OWNER_SPAN, "db.system.name"));
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(attrset_table_full)
+{
+	struct otelp_kv kv[3];
+	char host[32];
+	const struct otelp_attrset *first = NULL;
+	unsigned made = otelp__attrset_count();
+	uint64_t full0 = atomic_load(&otelp__stats.attrsets_full);
+	for (int i = 0; made < OTELP_ATTRSET_MAX; i++) {
+		snprintf(host, sizeof(host), "host-%d", i);
+		const struct otelp_attrset *set = otelp__attrset_get(kv, conn_kvs(kv, host, i));
+		ck_assert_ptr_nonnull(set);
+		if (!first)
+			first = set;
+		made++;
+	}
+	ck_assert_uint_eq(otelp__attrset_count(), OTELP_ATTRSET_MAX);
+	/* Full: a new one is refused and counted, an existing one is still found. */
+	ck_assert_ptr_null(otelp__attrset_get(kv, conn_kvs(kv, "one-more", 1)));
+	ck_assert_uint_eq(atomic_load(&otelp__stats.attrsets_full), full0 + 1);
+	snprintf(host, sizeof(host), "host-%d", 0);
+	ck_assert_ptr_eq(otelp__attrset_get(kv, conn_kvs(kv, host, 0)), first);
+	/* The caller's fallback: the same attributes, copied into the span. */
+	struct otelp_span *s = start("a", NULL);
+	otelp__span_add_kvs(s, kv, conn_kvs(kv, "one-more", 1));
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "server.address")->v.s, "one-more"));
+	ck_assert_int_eq(find_attr(s, OTELP_OWNER_SPAN, "server.port")->v.i, 1);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
+START_TEST(attrset_store_full)
+{
+	/* Values big enough to fill the byte store before the table. */
+	static char big[3000];
+	struct otelp_kv kv = {.key = "k", .str = big, .len = sizeof(big)};
+	unsigned ok = 0;
+	memset(big, 'v', sizeof(big));
+	for (int i = 0; i < 64; i++) {
+		big[0] = (char)('A' + i);
+		if (otelp__attrset_get(&kv, 1))
+			ok++;
+	}
+	ck_assert_uint_gt(ok, 2);
+	ck_assert_uint_lt(ok, 64);
+	/* What was made is intact. */
+	big[0] = 'A';
+	const struct otelp_attrset *set = otelp__attrset_get(&kv, 1);
+	ck_assert_ptr_nonnull(set);
+	const char *p;
+	ck_assert_uint_eq(otelp__sref_get(NULL, set->attrs[0].v.s, &p), sizeof(big));
+	ck_assert_int_eq(memcmp(p, big, sizeof(big)), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("span");
@@ -544,6 +690,12 @@ int main(void)
 	tcase_add_test(tc, handles_reject_stale);
 	tcase_add_test(tc, context_stack);
 	tcase_add_test(tc, span_from_other_process_not_exported);
+	tcase_add_test(tc, attrset_interned_once);
+	tcase_add_test(tc, attrset_on_span);
+	tcase_add_test(tc, attrset_limits);
+	tcase_add_test(tc, attrset_table_full);
+	tcase_add_test(tc, attrset_store_full);
 	suite_add_tcase(s, tc);
-	return otelp_check_run(s, false);
+	/* The attribute set table is process-wide: every test in its own process. */
+	return otelp_check_run(s, true);
 }

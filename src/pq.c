@@ -15,6 +15,7 @@
 #include "propagation.h"
 #include "shim.h"
 #include "sql.h"
+#include "sqlcache.h"
 
 /* ---- libpq's accessors, from the libpq the program loaded ---- */
 
@@ -336,8 +337,24 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 			known = false;
 		}
 	}
+	/*
+	 * A plain-text query is sanitized first: its shape (the text without its literal values)
+	 * finds the summary of an earlier query of the same shape. Other text (parameters,
+	 * prepared statements, raw text) is looked up as it is.
+	 */
+	char clean[OTELP_DB_TEXT_MAX];
+	size_t clean_len = 0;
+	bool sanitize =
+	    sql && op == OTELP_PQ_QUERY && otelp__cfg.db_query_text == OTELP_DB_TEXT_SANITIZED;
+	uint64_t key = 0;
+	if (sanitize)
+		clean_len = otelp__sql_sanitize_shape(sql, sql_len, clean, sizeof(clean),
+		                                      otelp__sqlcache_seed(), &key);
+	else if (sql)
+		key = otelp__sqlcache_key(sql, sql_len);
 	char summary[OTELP_SQL_SUMMARY_MAX + 1];
-	size_t sum_len = sql ? otelp__sql_summary(sql, sql_len, summary, sizeof(summary)) : 0;
+	size_t sum_len =
+	    sql ? otelp__sql_summary_cached(key, sql, sql_len, summary, sizeof(summary)) : 0;
 
 	char span_name[OTELP_SQL_SUMMARY_MAX + 16];
 	size_t nl = 0;
@@ -377,15 +394,10 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 		otelp__span_add_str(s, "db.system.name", "postgresql", 10);
 	if (operation)
 		otelp__span_add_str(s, "db.operation.name", operation, strlen(operation));
-	if (sql && otelp__cfg.db_query_text != OTELP_DB_TEXT_OFF) {
-		if (op == OTELP_PQ_QUERY && otelp__cfg.db_query_text == OTELP_DB_TEXT_SANITIZED) {
-			char clean[OTELP_DB_TEXT_MAX];
-			size_t n = otelp__sql_sanitize(sql, sql_len, clean, sizeof(clean));
-			otelp__db_text(s, clean, n);
-		} else {
-			otelp__db_text(s, sql, sql_len);
-		}
-	}
+	if (sanitize)
+		otelp__db_text(s, clean, clean_len);
+	else if (sql && otelp__cfg.db_query_text != OTELP_DB_TEXT_OFF)
+		otelp__db_text(s, sql, sql_len);
 	if (sum_len)
 		otelp__span_add_str(s, "db.query.summary", summary, sum_len);
 	if (name && name[0] && op != OTELP_PQ_QUERY && op != OTELP_PQ_PARAMS)

@@ -793,13 +793,48 @@ enum prev {
 	PV_WORD,    /* binary unless the word is a keyword an expression follows (SELECT, AND...) */
 };
 
+/* The shape hash: bytes mixed a word at a time, then the length (regions are unambiguous). */
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
+
+static uint64_t mix_bytes(uint64_t h, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		h = mix(h, v);
+	}
+	if (i < n) {
+		uint64_t v = 0;
+
+		memcpy(&v, p + i, n - i);
+		h = mix(h, v);
+	}
+	return mix(h, n);
+}
+
 size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
+{
+	return otelp__sql_sanitize_shape(q, n, out, cap, 0, NULL);
+}
+
+size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap, uint64_t seed,
+                                 uint64_t *shape)
 {
 	struct out o = {out, out ? cap : 0, 0, false};
 	enum prev prev = PV_VALUE;
 	size_t word = 0, wlen = 0, i = 0;
 	/* Tokens kept as they are pile up in q[keep..i), copied at once before a replaced one. */
 	size_t keep = 0;
+	/* The shape: every byte but the insides of literals, q[hashed..) not mixed in yet. */
+	size_t hashed = 0;
+	uint64_t h = seed;
 	struct tok t;
 
 	if (!q)
@@ -863,6 +898,19 @@ size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
 		}
 		default: /* TK_STRING, TK_DOLLAR, TK_NUMBER */
 			prev = PV_VALUE;
+			/*
+			 * A plain '...' may be a target of the summary (in a FROM list): its bytes
+			 * count. Of the others, the kind and first byte (prefix letter, sign,
+			 * digit).
+			 */
+			if (shape && !(t.kind == TK_STRING && t.plain)) {
+				unsigned char first = (unsigned char)q[t.start];
+
+				h = mix_bytes(h, q + hashed, t.start - hashed);
+				h = mix(h, (uint64_t)t.kind << 16 | (uint64_t)t.open << 8 |
+				               (is_digit(first) ? '0' : first));
+				hashed = t.end;
+			}
 			break;
 		}
 		put(&o, q + keep, t.start - keep);
@@ -870,6 +918,11 @@ size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
 		keep = t.end;
 	}
 	put(&o, q + keep, i - keep);
+	if (shape) {
+		/* Only a statement read to its end has a shape. */
+		h = mix_bytes(h, q + hashed, i - hashed);
+		*shape = i == n && !o.full ? h | 1 : 0;
+	}
 	return o.full ? utf8_cut(o.p, o.len) : o.len;
 }
 

@@ -18,12 +18,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * db.query.text for a statement sent as plain text: every literal -> ?, comments removed. The
  * result is never longer than the text, and sanitizing it again leaves it unchanged.
  */
 size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap);
+
+/*
+ * The same, also giving the statement's shape in *shape: a hash (starting from seed) of
+ * every byte but the contents of its numeric, dollar-quoted and prefixed (E'', B'', X'', N'',
+ * U&'') string literals, of which only the kind and first byte count. The summary reads none
+ * of those (a plain '...' it may take as a target: its bytes count), so statements of one
+ * shape have one summary (sqlcache.h keeps summaries by shape). *shape is never 0 for a
+ * statement read to its end, and 0 when the output was cut (the end was not read).
+ */
+size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap, uint64_t seed,
+                                 uint64_t *shape);
 
 /*
  * db.query.summary (at most 255 bytes): `{operation} {target} ...`, e.g. `SELECT orders`; 0

@@ -24,6 +24,12 @@
  * in general, and should not: a plain '...' in a FROM list is a target (the conventions'
  * example), gone once sanitized, and so is an unclosed "identifier".
  *
+ * otelp__sql_sanitize_shape:
+ *  - the same output as otelp__sql_sanitize; a shape (non-zero) exactly when not cut;
+ *  - one shape, one summary: the text with every digit changed (d -> d+1 mod 10), and the
+ *    text with every letter's case swapped, when they have the text's shape, have its summary
+ *    too (the summaries kept by shape, sqlcache.c, rely on this).
+ *
  * otelp__sql_comment_at:
  *  - the offset is at most n; bytes after it are blanks around exactly one `;`, or none;
  *  - *in_line_comment only with the offset at the end of the text;
@@ -177,6 +183,53 @@ static void check_comment_at(const char *q, size_t n, const char *summary, size_
 	free(q2);
 }
 
+static uint64_t shape_of(const char *q, size_t n)
+{
+	char *o = xmalloc(n + 1);
+	uint64_t shape = 7;
+	size_t l = otelp__sql_sanitize_shape(q, n, o, n + 1, 42, &shape), l0;
+	char *o0 = xmalloc(n + 1);
+
+	l0 = otelp__sql_sanitize(q, n, o0, n + 1);
+	CHECK(l == l0 && memcmp(o, o0, l) == 0);
+	CHECK(shape != 0);
+	free(o0);
+	free(o);
+	return shape;
+}
+
+static void check_shape(const char *q, size_t n, const char *summary, size_t sl)
+{
+	uint64_t shape = shape_of(q, n), cut = 7;
+	char small[4];
+
+	if (n > sizeof(small)) {
+		otelp__sql_sanitize_shape(q, n, small, sizeof(small), 42, &cut);
+		/* Cut unless the sanitized text is that short. */
+		char *o = xmalloc(n + 1);
+		if (otelp__sql_sanitize(q, n, o, n + 1) > sizeof(small))
+			CHECK(cut == 0);
+		free(o);
+	}
+	for (int m = 0; m < 2; m++) {
+		char *v = copy_exact(q, n);
+		char s2[OTELP_SQL_SUMMARY_MAX];
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)v[i];
+			if (m == 0 && c >= '0' && c <= '9')
+				v[i] = (char)('0' + (c - '0' + 1) % 10);
+			else if (m == 1 && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+				v[i] = (char)(c ^ 0x20);
+		}
+		if (shape_of(v, n) == shape) {
+			size_t l2 = otelp__sql_summary(v, n, s2, sizeof(s2));
+			CHECK(l2 == sl && memcmp(s2, summary, sl) == 0);
+		}
+		free(v);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *q = copy_exact((const char *)data, size);
@@ -187,6 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t sl = check_summary(q, size, caps, sizeof(caps) / sizeof(caps[0]), summary);
 
 	check_comment_at(q, size, summary, sl);
+	check_shape(q, size, summary, sl);
 	free(q);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "sql.h"
+#include "sqlcache.h"
 
 #define GUARD 16
 
@@ -1006,6 +1007,118 @@ START_TEST(comment_insert)
 }
 END_TEST
 
+/* ---- shapes and summaries kept by shape (sqlcache.h) ---- */
+
+static uint64_t shape(const char *q)
+{
+	static char o[4096];
+	uint64_t h = 0;
+	size_t l = otelp__sql_sanitize_shape(q, strlen(q), o, sizeof(o), 42, &h);
+
+	/* The same text as the sanitizer without a shape. */
+	ck_assert_uint_eq(l, strlen(san(q)));
+	ck_assert_int_eq(memcmp(o, res, l), 0);
+	ck_assert_uint_ne(h, 0);
+	return h;
+}
+
+START_TEST(shape_ignores_literal_values)
+{
+	static const char *same[][2] = {
+	    {"SELECT abalance FROM pgbench_accounts WHERE aid = 48213;",
+	     "SELECT abalance FROM pgbench_accounts WHERE aid = 7;"},
+	    {"UPDATE t SET a = a + -4512 WHERE b = 1.5e3",
+	     "UPDATE t SET a = a + -1 WHERE b = 2.0e9"},
+	    {"SELECT $$x$$, $tag$y;z$tag$ FROM t", "SELECT $$other$$, $q$1$q$ FROM t"},
+	    {"SELECT E'a\\'b', X'ff', B'01', N'n' FROM t", "SELECT E'zz', X'00', B'1', N'' FROM t"},
+	    {"INSERT INTO t VALUES (1, 2), (3, 4)", "INSERT INTO t VALUES (10, 20), (30, 40)"},
+	};
+	static const char *differ[][2] = {
+	    /* A plain string may be a target: its bytes count. */
+	    {"SELECT * FROM 'a'", "SELECT * FROM 'b'"},
+	    {"SELECT * FROM t WHERE x = 'a'", "SELECT * FROM t WHERE x = 'b'"},
+	    {"SELECT * FROM t1 WHERE x = 1", "SELECT * FROM t2 WHERE x = 1"},
+	    {"SELECT 1", "SELECT  1"},
+	    {"SELECT 1 /* a */", "SELECT 1 /* b */"},
+	    {"SELECT x FROM t WHERE y = TRUE", "SELECT x FROM t WHERE y = FALSE"},
+	    {"SELECT -1 FROM t", "SELECT +1 FROM t"},
+	    {"SELECT 1", "SELECT '1'"},
+	    {"SELECT E'1'", "SELECT X'1'"},
+	};
+	char s1[OTELP_SQL_SUMMARY_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		ck_assert_msg(shape(same[i][0]) == shape(same[i][1]), "[%s] [%s]", same[i][0],
+		              same[i][1]);
+		snprintf(s1, sizeof(s1), "%s", sum(same[i][0]));
+		ck_assert_str_eq(sum(same[i][1]), s1);
+	}
+	for (size_t i = 0; i < sizeof(differ) / sizeof(differ[0]); i++)
+		ck_assert_msg(shape(differ[i][0]) != shape(differ[i][1]), "[%s] [%s]", differ[i][0],
+		              differ[i][1]);
+	/* The seed changes every shape. */
+	uint64_t a = 0, b = 0;
+	otelp__sql_sanitize_shape("SELECT 1", 8, NULL, 0, 1, &a);
+	otelp__sql_sanitize_shape("SELECT 1", 8, s1, sizeof(s1), 1, &a);
+	otelp__sql_sanitize_shape("SELECT 1", 8, s1, sizeof(s1), 2, &b);
+	ck_assert_uint_ne(a, b);
+}
+END_TEST
+
+START_TEST(shape_only_when_read_to_end)
+{
+	const char *q = "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;";
+	char o[16];
+	uint64_t h = 99;
+
+	/* Cut output: the rest was not read, no shape. */
+	otelp__sql_sanitize_shape(q, strlen(q), o, sizeof(o), 42, &h);
+	ck_assert_uint_eq(h, 0);
+	h = 99;
+	otelp__sql_sanitize_shape("", 0, o, sizeof(o), 42, &h);
+	ck_assert_uint_ne(h, 0);
+}
+END_TEST
+
+START_TEST(summary_cached_matches)
+{
+	char got[OTELP_SQL_SUMMARY_MAX + 1], want[OTELP_SQL_SUMMARY_MAX + 1];
+	char o[4096];
+	size_t n = sizeof(statements) / sizeof(statements[0]);
+
+	/* Twice over every statement: computed and stored, then found. */
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < n; i++) {
+			const char *q = statements[i].query;
+			uint64_t key = 0;
+			otelp__sql_sanitize_shape(q, strlen(q), o, sizeof(o),
+			                          otelp__sqlcache_seed(), &key);
+			size_t l = otelp__sql_summary_cached(key, q, strlen(q), got, sizeof(got));
+			size_t w = otelp__sql_summary(q, strlen(q), want, sizeof(want));
+			ck_assert_uint_eq(l, w);
+			ck_assert_int_eq(memcmp(got, want, w), 0);
+			/* By raw text as well. */
+			l = otelp__sql_summary_cached(otelp__sqlcache_key(q, strlen(q)), q,
+			                              strlen(q), got, sizeof(got));
+			ck_assert_uint_eq(l, w);
+			ck_assert_int_eq(memcmp(got, want, w), 0);
+		}
+	}
+	/* What is found is what was stored: a summary put under a key comes back for it. */
+	uint64_t key = otelp__sqlcache_key("x", 1);
+	ck_assert_uint_eq(
+	    otelp__sql_summary_cached(key, "SELECT * FROM kept", 18, got, sizeof(got)), 11);
+	ck_assert_uint_eq(otelp__sql_summary_cached(key, "other text", 10, got, sizeof(got)), 11);
+	ck_assert_int_eq(memcmp(got, "SELECT kept", 11), 0);
+	/* Key 0: never stored nor looked up. */
+	ck_assert_uint_eq(otelp__sql_summary_cached(0, "DELETE FROM a", 13, got, sizeof(got)), 8);
+	ck_assert_uint_eq(otelp__sql_summary_cached(0, "DELETE FROM b", 13, got, sizeof(got)), 8);
+	ck_assert_int_eq(memcmp(got, "DELETE b", 8), 0);
+	ck_assert_uint_ne(otelp__sqlcache_key("", 0), 0);
+	ck_assert_uint_ne(otelp__sqlcache_key("a", 1), otelp__sqlcache_key("b", 1));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sql");
@@ -1048,6 +1161,12 @@ int main(void)
 	tc = tcase_create("commenter");
 	tcase_add_test(tc, comment_at);
 	tcase_add_test(tc, comment_insert);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cache");
+	tcase_add_test(tc, shape_ignores_literal_values);
+	tcase_add_test(tc, shape_only_when_read_to_end);
+	tcase_add_test(tc, summary_cached_matches);
 	suite_add_tcase(s, tc);
 	return otelp_check_run(s, false);
 }

@@ -26,26 +26,17 @@ static size_t value_len(const struct otelp_kv *kv)
 	return lim == UINT32_MAX ? kv->len : otelp__utf8_prefix(kv->str, kv->len, lim);
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static uint64_t kv_hash(const struct otelp_kv *kv, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		h = fnv(h, kv[i].key, strlen(kv[i].key) + 1);
+		h = otelp__hash_bytes(h, kv[i].key, strlen(kv[i].key));
 		if (kv[i].is_int)
-			h = fnv(h, &kv[i].i, sizeof(kv[i].i));
+			h = otelp__hash_mix(h, (uint64_t)kv[i].i);
 		else
-			h = fnv(h, kv[i].str, value_len(&kv[i]));
-		h = fnv(h, &kv[i].is_int, 1);
+			h = otelp__hash_bytes(h, kv[i].str, value_len(&kv[i]));
+		h = otelp__hash_mix(h, kv[i].is_int);
 	}
 	return h;
 }

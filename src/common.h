@@ -89,6 +89,53 @@ static inline bool otelp__all_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
+/*
+ * Cut p[0..len) so that it does not end inside a UTF-8 sequence: a lead byte whose sequence
+ * the cut left incomplete is dropped with its continuation bytes (at most 3 bytes go).
+ */
+static inline size_t otelp__utf8_cut(const char *p, size_t len)
+{
+	size_t i = len, cont = 0;
+
+	while (i > 0 && cont < 3 && ((unsigned char)p[i - 1] & 0xC0) == 0x80) {
+		i--;
+		cont++;
+	}
+	if (i == 0)
+		return len;
+	unsigned char lead = (unsigned char)p[i - 1];
+	size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+
+	return need > cont ? i - 1 : len;
+}
+
+/* A fast, seeded, non-cryptographic hash: mix one word in, or n bytes (with their count). */
+static inline uint64_t otelp__hash_mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t otelp__hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		__builtin_memcpy(&v, c + i, 8);
+		h = otelp__hash_mix(h, v);
+	}
+	if (i < n) {
+		uint64_t v = 0;
+
+		__builtin_memcpy(&v, c + i, n - i);
+		h = otelp__hash_mix(h, v);
+	}
+	return otelp__hash_mix(h, n);
+}
+
 /* Wall clock in nanoseconds since the epoch (vDSO, no syscall). */
 uint64_t otelp__now_ns(void);
 /* Monotonic clock in nanoseconds, for deadlines. */

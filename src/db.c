@@ -19,12 +19,8 @@ struct otelp_span *otelp__db_start(const char *name, size_t name_len, uint64_t s
 
 void otelp__db_text(struct otelp_span *s, const char *text, size_t len)
 {
-	if (len > OTELP_DB_TEXT_MAX) {
-		/* Cut on a UTF-8 character boundary. */
-		len = OTELP_DB_TEXT_MAX;
-		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-			len--;
-	}
+	if (len > OTELP_DB_TEXT_MAX)
+		len = otelp__utf8_cut(text, OTELP_DB_TEXT_MAX);
 	otelp__span_add_str(s, "db.query.text", text, len);
 }
 

@@ -145,25 +145,6 @@ size_t otelp__utf8_prefix(const char *p, size_t n, uint32_t max_chars)
 	return i;
 }
 
-/* Cut n so that p[0..n) does not end inside a UTF-8 sequence. */
-static size_t utf8_cut(const char *p, size_t n)
-{
-	size_t i = n;
-	/* Step back over continuation bytes, then check the lead byte's length fits. */
-	size_t k = 0;
-	while (i > 0 && k < 4 && ((unsigned char)p[i - 1] & 0xc0) == 0x80) {
-		i--;
-		k++;
-	}
-	if (i == 0)
-		return n;
-	unsigned char c = (unsigned char)p[i - 1];
-	size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-	if (len > 1 && len != k + 1)
-		return i - 1;
-	return n;
-}
-
 static bool arena_put(struct otelp_span *s, const char *p, size_t n, bool may_truncate,
                       struct otelp_sref *out)
 {
@@ -171,7 +152,7 @@ static bool arena_put(struct otelp_span *s, const char *p, size_t n, bool may_tr
 	if (n > room) {
 		if (!may_truncate || room == 0)
 			return false;
-		n = utf8_cut(p, room);
+		n = otelp__utf8_cut(p, room);
 		if (!s->truncated_logged) {
 			s->truncated_logged = true;
 			OTELP_DBG("span storage full: value truncated to %zu bytes", n);
@@ -247,6 +228,17 @@ static bool key_eq(const struct otelp_span *s, const struct otelp_attr *a, const
 	return a->key.len == klen && memcmp(otelp__sref_ptr(s, a->key), key, klen) == 0;
 }
 
+/* A new slot when the owner's count limit and the inline capacity allow; NULL: dropped. */
+static struct otelp_attr *new_slot(struct otelp_span *s, uint32_t *count, uint32_t limit,
+                                   uint32_t *dropped)
+{
+	if (*count >= limit || s->n_attrs >= OTELP_SPAN_ATTRS_MAX) {
+		(*dropped)++;
+		return NULL;
+	}
+	return &s->attrs[s->n_attrs];
+}
+
 /*
  * Find the slot for key under owner: the existing attribute with that key, or a new slot
  * when the owner's count limit and the inline capacity allow; NULL when dropped (counted in
@@ -264,11 +256,9 @@ static struct otelp_attr *attr_slot_(struct otelp_span *s, uint8_t owner, const 
 				s->set = NULL;
 			return &s->attrs[i];
 		}
-	if (*count >= limit || s->n_attrs >= OTELP_SPAN_ATTRS_MAX) {
-		(*dropped)++;
+	struct otelp_attr *a = new_slot(s, count, limit, dropped);
+	if (!a)
 		return NULL;
-	}
-	struct otelp_attr *a = &s->attrs[s->n_attrs];
 	if (!arena_put(s, key, klen, false, &a->key)) {
 		(*dropped)++;
 		return NULL;
@@ -338,24 +328,21 @@ void otelp__span_add_set(struct otelp_span *s, const struct otelp_attrset *set)
 		return;
 	if (s->set || s->n_span_attrs + set->n > otelp__cfg.limits.attr_count ||
 	    s->n_attrs + set->n > OTELP_SPAN_ATTRS_MAX) {
-		/* One set per span, within the limits: otherwise attribute by attribute. */
+		/*
+		 * One set per span, within the limits: otherwise attribute by attribute, each
+		 * still referencing the set's strings (they never change or go away).
+		 */
+		uint32_t count = s->n_span_attrs;
 		for (unsigned i = 0; i < set->n; i++) {
-			const struct otelp_attr *a = &set->attrs[i];
-			char key[128];
-			const char *p;
-			size_t klen = otelp__sref_get(s, a->key, &p);
-
-			if (klen >= sizeof(key))
-				continue;
-			memcpy(key, p, klen);
-			key[klen] = '\0';
-			if (a->type == OTELP_ATTR_INT) {
-				otelp__span_add_int(s, key, a->v.i);
-			} else {
-				size_t len = otelp__sref_get(s, a->v.s, &p);
-				otelp__span_add_str(s, key, p, len);
+			struct otelp_attr *a =
+			    new_slot(s, &count, otelp__cfg.limits.attr_count, &s->dropped_attrs);
+			if (a) {
+				*a = set->attrs[i];
+				s->n_attrs++;
+				count++;
 			}
 		}
+		s->n_span_attrs = (uint16_t)count;
 		return;
 	}
 	s->set = set;
@@ -398,7 +385,7 @@ void otelp__span_set_str_array(struct otelp_span *s, const char *key, const char
 			room--;
 		}
 		if (len > room) {
-			len = utf8_cut(p, room);
+			len = otelp__utf8_cut(p, room);
 			full = true; /* this element is the last one, cut */
 		}
 		memcpy(s->arena + s->arena_used, p, len);

@@ -61,6 +61,7 @@
  *
  * No allocation, no global state (the tables below are constant), no locks.
  */
+#include "common.h"
 #include "sql.h"
 
 #include <stdint.h>
@@ -765,23 +766,6 @@ static inline void put(struct out *o, const char *s, size_t l)
 	}
 }
 
-/* Cut where the output was full: drop a UTF-8 sequence left incomplete by the cut. */
-static size_t utf8_cut(const char *p, size_t len)
-{
-	size_t i = len, cont = 0;
-
-	while (i > 0 && cont < 3 && ((unsigned char)p[i - 1] & 0xC0) == 0x80) {
-		i--;
-		cont++;
-	}
-	if (i == 0)
-		return len;
-	unsigned char lead = (unsigned char)p[i - 1];
-	size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
-
-	return need > cont ? i - 1 : len;
-}
-
 /* ------------------------------------------------------------------------------------------
  * Sanitizer
  */
@@ -792,32 +776,6 @@ enum prev {
 	PV_OPERAND, /* quoted identifier, parameter, ) or ]: a sign after it is binary */
 	PV_WORD,    /* binary unless the word is a keyword an expression follows (SELECT, AND...) */
 };
-
-/* The shape hash: bytes mixed a word at a time, then the length (regions are unambiguous). */
-static inline uint64_t mix(uint64_t h, uint64_t v)
-{
-	h = (h ^ v) * 0x9E3779B97F4A7C15ull;
-	return h ^ (h >> 29);
-}
-
-static uint64_t mix_bytes(uint64_t h, const char *p, size_t n)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t v;
-
-		memcpy(&v, p + i, 8);
-		h = mix(h, v);
-	}
-	if (i < n) {
-		uint64_t v = 0;
-
-		memcpy(&v, p + i, n - i);
-		h = mix(h, v);
-	}
-	return mix(h, n);
-}
 
 size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
 {
@@ -906,9 +864,10 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 			if (shape && !(t.kind == TK_STRING && t.plain)) {
 				unsigned char first = (unsigned char)q[t.start];
 
-				h = mix_bytes(h, q + hashed, t.start - hashed);
-				h = mix(h, (uint64_t)t.kind << 16 | (uint64_t)t.open << 8 |
-				               (is_digit(first) ? '0' : first));
+				h = otelp__hash_bytes(h, q + hashed, t.start - hashed);
+				h = otelp__hash_mix(h, (uint64_t)t.kind << 16 |
+				                           (uint64_t)t.open << 8 |
+				                           (is_digit(first) ? '0' : first));
 				hashed = t.end;
 			}
 			break;
@@ -920,10 +879,10 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 	put(&o, q + keep, i - keep);
 	if (shape) {
 		/* Only a statement read to its end has a shape. */
-		h = mix_bytes(h, q + hashed, i - hashed);
+		h = otelp__hash_bytes(h, q + hashed, i - hashed);
 		*shape = i == n && !o.full ? h | 1 : 0;
 	}
-	return o.full ? utf8_cut(o.p, o.len) : o.len;
+	return o.full ? otelp__utf8_cut(o.p, o.len) : o.len;
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -38,25 +38,8 @@ uint64_t otelp__sqlcache_seed(void)
 
 uint64_t otelp__sqlcache_key(const char *q, size_t n)
 {
-	uint64_t h = otelp__sqlcache_seed() ^ 0x5bd1e9955bd1e995ull;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t v;
-
-		memcpy(&v, q + i, 8);
-		h = (h ^ v) * 0x9E3779B97F4A7C15ull;
-		h ^= h >> 29;
-	}
-	if (i < n) {
-		uint64_t v = 0;
-
-		memcpy(&v, q + i, n - i);
-		h = (h ^ v) * 0x9E3779B97F4A7C15ull;
-		h ^= h >> 29;
-	}
-	h = (h ^ n) * 0x9E3779B97F4A7C15ull;
-	return (h ^ (h >> 31)) | 1;
+	/* Another starting point than shapes: a raw text and a shape never share a key. */
+	return otelp__hash_bytes(otelp__sqlcache_seed() ^ 0x5bd1e9955bd1e995ull, q, n) | 1;
 }
 
 static struct entry *slot(uint64_t key)

@@ -78,14 +78,20 @@
 
 static const char *prog_name = "otel-preload";
 
+static void verr(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static void verr(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prog_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	verr(fmt, ap);
 	va_end(ap);
 }
 
@@ -296,9 +302,7 @@ static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	verr(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Try 'otel-preload --help'.\n");
 	return 2;

@@ -1041,9 +1041,11 @@ class Stress(HttpBase):
         """Run `stress run`; its summary counts (a dict) and the fault counts (a dict)."""
         stats = os.path.join(self.tmp, "fault-%d.txt" % seed)
         more = (fault_lib(),) if fault else ()
-        # A queue for every span: the span checks below count them all.
+        # A queue for every span, and time at exit to export what is still queued: the span
+        # checks below count them all. (The default 2 s bound at exit, tested elsewhere, is
+        # not always enough for the test receiver to take the last batches on a busy machine.)
         env = {"FAULT_SEED": str(seed), "FAULT_RATE": "0.1", "FAULT_STATS": stats,
-               "OTEL_BSP_MAX_QUEUE_SIZE": str(4 * n)}
+               "OTEL_BSP_MAX_QUEUE_SIZE": str(4 * n), "OTEL_PRELOAD_SHUTDOWN_TIMEOUT": "30000"}
         p = self.run_prog([stress_program(), "run", str(n), str(seed)] + list(extra_args),
                           "stress", preload, env, timeout=170, more_preload=more)
         self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace")[-3000:])

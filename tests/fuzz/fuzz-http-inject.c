@@ -748,6 +748,7 @@ struct omsg {
 	bool head_done;
 	bool inserted;
 	bool replaced;
+	bool b3; /* a B3 header: the program's own context, nothing is inserted */
 };
 
 static struct oracle {
@@ -769,6 +770,18 @@ static struct omsg *new_msg(void)
 	}
 	O.m[O.n_m] = (struct omsg){0};
 	return &O.m[O.n_m++];
+}
+
+/* The B3 fields whose presence means the program propagates its own context. */
+static bool is_b3_field(const char *name, size_t n)
+{
+	static const char *const b3[] = {"b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled",
+	                                 "x-b3-flags"};
+
+	for (size_t i = 0; i < sizeof(b3) / sizeof(b3[0]); i++)
+		if (n == strlen(b3[i]) && strncasecmp(name, b3[i], n) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -815,6 +828,9 @@ static void build_oracle(const char *s, size_t n)
 				cur->tp_at = ev.value_start;
 				cur->tp_inbound = ev.value_len == TP_LEN && !ev.truncated &&
 				                  memcmp(ev.value, INBOUND_TP, TP_LEN) == 0;
+			} else if (ev.type == OTELP_H1_HEADER && cur &&
+			           is_b3_field(ev.name, ev.name_len)) {
+				cur->b3 = true;
 			} else if (ev.type == OTELP_H1_HEADERS_DONE && cur) {
 				cur->head_done = true;
 				CHECK(ev.line_start < n);
@@ -1125,13 +1141,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	play(fds[0], &o);
 	verify(&o);
 	/*
-	 * Clean runs: every request head without a traceparent got its lines (the shim gives up
-	 * on a write of more iovecs than it can splice into: 128 with ours).
+	 * Clean runs: every request head without a traceparent or B3 header got its lines (the shim
+	 * gives up on a write of more iovecs than it can splice into: 128 with ours).
 	 */
 	if (g.clean && !o.responses && !o.capped && !R.fatal && injects(R.props) &&
 	    o.max_iov <= 120)
 		for (size_t i = 0; i < O.n_m; i++)
-			CHECK(!O.m[i].head_done || O.m[i].n_tp || O.m[i].inserted);
+			CHECK(!O.m[i].head_done || O.m[i].n_tp || O.m[i].b3 || O.m[i].inserted);
 
 	/* Responses, the end of the stream, then close. */
 	for (unsigned k = u8(&in) % 6; k > 0; k--)

@@ -9,11 +9,17 @@
 #include "log.h"
 #include "otlp.h"
 
-char otelp__attrset_bytes[OTELP_ATTRSET_BYTES];
+#define KEY_INIT(id, str) .id##_pb_ = {0x0a, sizeof(str) - 1}, .id = str,
+union otelp_store otelp__store = {.keys = {OTELP_KEYS(KEY_INIT)}};
+#undef KEY_INIT
+#define KEY_CHECK(id, str) _Static_assert(sizeof(str) - 1 < 128, "a one-byte length: " str);
+OTELP_KEYS(KEY_CHECK)
+#undef KEY_CHECK
+_Static_assert(sizeof(struct otelp_keyblob) < OTELP_ATTRSET_BYTES / 8, "keys fill the store");
 
 static struct otelp_attrset sets[OTELP_ATTRSET_MAX];
 static atomic_uint n_sets; /* published sets: sets[0 .. n_sets) never change again */
-static size_t bytes_used;  /* under the lock */
+static size_t bytes_used = sizeof(struct otelp_keyblob); /* under the lock */
 static atomic_flag lock = ATOMIC_FLAG_INIT;
 
 /* A value as stored: cut to the configured value length limit. */
@@ -72,6 +78,23 @@ static const struct otelp_attrset *find(unsigned from, unsigned to, uint64_t h,
 	return NULL;
 }
 
+/* A known key (span.h) is referenced where it already is: sets do not copy it again. */
+static bool known_key(const char *k, size_t n, struct otelp_sref *out)
+{
+#define KEY_REF(id, str) \
+	{(uint16_t)(OTELP_SREF_GLOBAL | offsetof(struct otelp_keyblob, id)), sizeof(str) - 1},
+	static const struct otelp_sref known[] = {OTELP_KEYS(KEY_REF)};
+#undef KEY_REF
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(known); i++) {
+		if (known[i].len == n &&
+		    memcmp(otelp__attrset_bytes + (known[i].off & ~OTELP_SREF_GLOBAL), k, n) == 0) {
+			*out = known[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Copy p[0..n) into the store (under the lock); false when it is full. */
 static bool put(const void *p, size_t n, struct otelp_sref *out)
 {
@@ -102,7 +125,8 @@ static const struct otelp_attrset *make(unsigned idx, uint64_t h, const struct o
 		struct otelp_attr *a = &set->attrs[i];
 
 		a->owner = OTELP_OWNER_SPAN;
-		if (!put(kv[i].key, strlen(kv[i].key), &a->key))
+		size_t klen = strlen(kv[i].key);
+		if (!known_key(kv[i].key, klen, &a->key) && !put(kv[i].key, klen, &a->key))
 			goto full;
 		if (kv[i].is_int) {
 			a->type = OTELP_ATTR_INT;

@@ -21,7 +21,7 @@ void otelp__db_text(struct otelp_span *s, const char *text, size_t len)
 {
 	if (len > OTELP_DB_TEXT_MAX)
 		len = otelp__utf8_cut(text, OTELP_DB_TEXT_MAX);
-	otelp__span_add_str(s, "db.query.text", text, len);
+	otelp__span_add_str_k(s, OTELP_KEY(DB_QUERY_TEXT), text, len);
 }
 
 static void kv_str(struct otelp_kv *kv, const char *key, const char *str, size_t len)

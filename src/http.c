@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/un.h>
 
+#include "attrset.h"
 #include "config.h"
 #include "http.h"
 #include "http1.h"
@@ -108,6 +109,9 @@ struct respcap {
 	uint8_t n_hdr;
 };
 
+#define SET_KEY_MAX 96 /* request fields a connection's set is made from (conn_attrs) */
+#define SET_TRIES   4  /* a connection gives up on a set after this many failures */
+
 struct otelp_conn {
 	uint32_t next_free; /* pool link (index + 1) */
 	uint32_t idx;
@@ -147,6 +151,11 @@ struct otelp_conn {
 	uint64_t connect_span;
 	struct reqcap rq;
 	struct respcap rs;
+	/* The interned set of the attributes its requests share, and what it was made from. */
+	const struct otelp_attrset *set;
+	uint8_t set_tries;
+	uint8_t set_key_len;
+	char set_key[SET_KEY_MAX];
 };
 
 /* ---- connection pool: chunks, lock-free free list ---- */
@@ -282,6 +291,12 @@ static void conn_release(struct otelp_conn *c)
 	pool_push(c);
 }
 
+/* The name lengths of the fields reqcap_header() looks at (a parser's want mask). */
+#define REQ_FIELD_LENGTHS                                                           \
+	(otelp__h1_want_bit(2) | otelp__h1_want_bit(4) | otelp__h1_want_bit(7) |    \
+	 otelp__h1_want_bit(10) | otelp__h1_want_bit(11) | otelp__h1_want_bit(12) | \
+	 otelp__h1_want_bit(15) | otelp__h1_want_bit(17))
+
 static struct otelp_conn *conn_new(int fd, enum conn_role role)
 {
 	struct otelp_conn **slot = slot_of(fd, true);
@@ -312,8 +327,16 @@ static struct otelp_conn *conn_new(int fd, enum conn_role role)
 	c->begun_msg = 0;
 	c->connect_ctx.valid = false;
 	c->connect_span = 0;
+	c->set = NULL;
+	c->set_tries = 0;
+	c->set_key_len = 0;
 	otelp__h1_init(&c->req, OTELP_H1_REQUEST);
 	otelp__h1_init(&c->resp, OTELP_H1_RESPONSE);
+	/* Header events only for the fields reqcap_header() or a capture list may keep. */
+	if (!otelp__cfg.http_capture_req[0])
+		c->req.want = REQ_FIELD_LENGTHS;
+	if (!otelp__cfg.http_capture_resp[0])
+		c->resp.want = 0;
 	/* A stale entry (an fd closed behind our back, e.g. by a raw syscall) is replaced. */
 	struct otelp_conn *old = __atomic_exchange_n(slot, c, __ATOMIC_ACQ_REL);
 	(void)old;
@@ -500,9 +523,33 @@ static void reqcap_start(struct reqcap *rq, const struct otelp_h1_event *ev)
 	rq->n_hdr = 0;
 }
 
-#define NAME_IS(ev, lit)                      \
-	((ev)->name_len == sizeof(lit) - 1 && \
-	 otelp__header_name_is((ev)->name, (ev)->name_len, lit))
+/*
+ * A field name from the parser (tchars only) against a lower-case literal of the same length.
+ * Among tchars only letters change with bit 5, and every byte of our literals has it set, so
+ * OR-ing 0x20 in is an exact case-insensitive compare: eight bytes at a time, the last word
+ * overlapping the one before.
+ */
+static inline bool tname_eq(const char *s, const char *lit, size_t n)
+{
+	uint64_t a, b, diff = 0;
+
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			diff |= (uint8_t)((s[i] | 0x20) ^ lit[i]);
+		return diff == 0;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&a, s + i, 8);
+		memcpy(&b, lit + i, 8);
+		diff |= (a | 0x2020202020202020ull) ^ b;
+	}
+	memcpy(&a, s + n - 8, 8);
+	memcpy(&b, lit + n - 8, 8);
+	return (diff | ((a | 0x2020202020202020ull) ^ b)) == 0;
+}
+
+#define NAME_IS(ev, lit) \
+	((ev)->name_len == sizeof(lit) - 1 && tname_eq((ev)->name, lit, sizeof(lit) - 1))
 #define KEEP(dst, ev) ((uint8_t)put_cut((dst), sizeof(dst), (ev)->value, (ev)->value_len))
 
 static void reqcap_header(struct reqcap *rq, const struct otelp_h1_event *ev)
@@ -577,11 +624,12 @@ static void set_method(struct otelp_span *s, const struct reqcap *rq, char *name
 	const char *known =
 	    rq->method_cut ? NULL : otelp__http_method_known(rq->method, rq->method_len);
 	if (!known) {
-		otelp__span_add_str(s, "http.request.method", "_OTHER", 6);
-		otelp__span_add_str(s, "http.request.method_original", rq->method, rq->method_len);
+		otelp__span_add_str_k(s, OTELP_KEY(HTTP_REQUEST_METHOD), "_OTHER", 6);
+		otelp__span_add_str_k(s, OTELP_KEY(HTTP_REQUEST_METHOD_ORIGINAL), rq->method,
+		                      rq->method_len);
 		known = "HTTP"; /* the span name of an unknown method */
 	} else {
-		otelp__span_add_str(s, "http.request.method", known, strlen(known));
+		otelp__span_add_str_k(s, OTELP_KEY(HTTP_REQUEST_METHOD), known, strlen(known));
 	}
 	*name_len = strlen(known);
 	if (*name_len >= cap)
@@ -593,16 +641,90 @@ static void set_method(struct otelp_span *s, const struct reqcap *rq, char *name
 static void set_common(struct otelp_conn *c, struct otelp_span *s, const struct reqcap *rq)
 {
 	if (rq->ua_len)
-		otelp__span_add_str(s, "user_agent.original", rq->ua, rq->ua_len);
-	otelp__span_add_str(s, "network.protocol.version", rq->version_minor ? "1.1" : "1.0", 3);
-	if (c->peer_len) {
-		otelp__span_add_str(s, "network.peer.address", c->peer, c->peer_len);
+		otelp__span_add_str_k(s, OTELP_KEY(USER_AGENT_ORIGINAL), rq->ua, rq->ua_len);
+	/* A client's peer is in its connection's set (conn_attrs); a server's differs by
+	 * connection, so it is not. */
+	if (c->role == ROLE_SERVER && c->peer_len) {
+		otelp__span_add_str_k(s, OTELP_KEY(NETWORK_PEER_ADDRESS), c->peer, c->peer_len);
 		if (!c->unix_sock)
-			otelp__span_add_int(s, "network.peer.port", c->peer_port);
+			otelp__span_add_int_k(s, OTELP_KEY(NETWORK_PEER_PORT), c->peer_port);
+	}
+	set_captured(s, "http.request.header.", rq->hdr, rq->n_hdr);
+}
+
+/*
+ * The attributes that every request of a connection usually shares, added as one interned set
+ * (attrset.h): server: url.scheme, server.address, server.port, network.protocol.version;
+ * client: server.address, server.port, network.protocol.version and the peer (a server's peer
+ * port differs by connection and is left out, so its sets stay few). network.transport for
+ * Unix sockets. The connection keeps its set with the request fields it came from (scheme,
+ * host, version): while they are the same, nothing is parsed or looked up again.
+ */
+static void conn_attrs(struct otelp_conn *c, struct otelp_span *s, const char *scheme,
+                       size_t scheme_len, const char *host, size_t host_len, int minor)
+{
+	bool server = c->role == ROLE_SERVER;
+	char key[SET_KEY_MAX];
+	size_t key_len = 2 + scheme_len + host_len;
+
+	if (key_len <= sizeof(key)) {
+		key[0] = (char)minor;
+		key[1] = (char)scheme_len;
+		memcpy(key + 2, scheme, scheme_len);
+		memcpy(key + 2 + scheme_len, host, host_len);
+		if (c->set && c->set_key_len == key_len && memcmp(c->set_key, key, key_len) == 0) {
+			otelp__span_add_set(s, c->set);
+			return;
+		}
+	}
+
+	struct otelp_kv kv[OTELP_ATTRSET_KV_MAX];
+	size_t n = 0;
+	const char *hh;
+	size_t hl;
+	int port = server ? 0 : 80;
+#define KV_STR(k, v, l)                            \
+	kv[n++] = (struct otelp_kv)                \
+	{                                          \
+		.key = (k), .str = (v), .len = (l) \
+	}
+#define KV_INT(k, v)                                 \
+	kv[n++] = (struct otelp_kv)                  \
+	{                                            \
+		.key = (k), .i = (v), .is_int = true \
+	}
+	if (server)
+		KV_STR("url.scheme", scheme, scheme_len);
+	if (host_len && otelp__http_host_port(host, host_len, &hh, &hl, &port)) {
+		KV_STR("server.address", hh, hl);
+		if (port)
+			KV_INT("server.port", port);
+	} else if (!server && c->peer_len && !c->unix_sock) {
+		KV_STR("server.address", c->peer, c->peer_len);
+		KV_INT("server.port", c->peer_port);
+	}
+	KV_STR("network.protocol.version", minor ? "1.1" : "1.0", 3);
+	if (!server && c->peer_len) {
+		KV_STR("network.peer.address", c->peer, c->peer_len);
+		if (!c->unix_sock)
+			KV_INT("network.peer.port", c->peer_port);
 	}
 	if (c->unix_sock)
-		otelp__span_add_str(s, "network.transport", "unix", 4);
-	set_captured(s, "http.request.header.", rq->hdr, rq->n_hdr);
+		KV_STR("network.transport", "unix", 4);
+#undef KV_STR
+#undef KV_INT
+	c->set = NULL;
+	if (key_len <= sizeof(key) && c->set_tries < SET_TRIES) {
+		c->set = otelp__attrset_get(kv, n);
+		if (c->set) {
+			memcpy(c->set_key, key, key_len);
+			c->set_key_len = (uint8_t)key_len;
+			otelp__span_add_set(s, c->set);
+			return;
+		}
+		c->set_tries++;
+	}
+	otelp__span_add_kvs(s, kv, n);
 }
 
 /* ---- in-flight requests ---- */
@@ -642,16 +764,16 @@ static void finish(struct otelp_conn *c, struct inflight *f, int status, const c
 		return;
 	bool server = c->role == ROLE_SERVER;
 	if (status > 0) {
-		otelp__span_add_int(s, "http.response.status_code", status);
+		otelp__span_add_int_k(s, OTELP_KEY(HTTP_RESPONSE_STATUS_CODE), status);
 		set_captured(s, "http.response.header.", c->rs.hdr, c->rs.n_hdr);
 		if (status >= (server ? 500 : 400)) {
 			char code[8];
 			int n = snprintf(code, sizeof(code), "%d", status);
-			otelp__span_add_str(s, "error.type", code, (size_t)n);
+			otelp__span_add_str_k(s, OTELP_KEY(ERROR_TYPE), code, (size_t)n);
 			otelp__span_set_status(s, OTELP_STATUS_ERROR, NULL, 0);
 		}
 	} else if (error_type) {
-		otelp__span_add_str(s, "error.type", error_type, strlen(error_type));
+		otelp__span_add_str_k(s, OTELP_KEY(ERROR_TYPE), error_type, strlen(error_type));
 		otelp__span_set_status(s, OTELP_STATUS_ERROR, NULL, 0);
 	}
 	if (server)
@@ -746,39 +868,29 @@ static void server_request(struct otelp_conn *c)
 	set_method(s, rq, name, sizeof(name), &name_len);
 	if (name_len >= sizeof(name))
 		name_len = sizeof(name) - 1;
-	otelp__span_add_str(s, "url.path", path, path_len);
+	otelp__span_add_str_k(s, OTELP_KEY(URL_PATH), path, path_len);
 	if (query) {
 		char qbuf[1024];
 		size_t ql = otelp__http_query_redact(query, query_len, qbuf, sizeof(qbuf));
-		otelp__span_add_str(s, "url.query", qbuf, ql);
+		otelp__span_add_str_k(s, OTELP_KEY(URL_QUERY), qbuf, ql);
 	}
 	if (rq->xfproto_len)
-		otelp__span_add_str(s, "url.scheme", rq->xfproto, rq->xfproto_len);
+		conn_attrs(c, s, rq->xfproto, rq->xfproto_len, auth_len ? auth : rq->host,
+		           auth_len ? auth_len : rq->host_len, rq->version_minor);
 	else
-		otelp__span_add_str(s, "url.scheme", "http", 4);
-	const char *host = rq->host, *hh;
-	size_t host_len = rq->host_len, hl;
-	int port = 0;
-	if (auth_len) {
-		host = auth;
-		host_len = auth_len;
-	}
-	if (host_len && otelp__http_host_port(host, host_len, &hh, &hl, &port)) {
-		otelp__span_add_str(s, "server.address", hh, hl);
-		if (port)
-			otelp__span_add_int(s, "server.port", port);
-	}
+		conn_attrs(c, s, "http", 4, auth_len ? auth : rq->host,
+		           auth_len ? auth_len : rq->host_len, rq->version_minor);
 	const char *ca;
 	size_t ca_len;
 	if (rq->xff_len && otelp__http_xff_first(rq->xff, rq->xff_len, &ca, &ca_len))
-		otelp__span_add_str(s, "client.address", ca, ca_len);
+		otelp__span_add_str_k(s, OTELP_KEY(CLIENT_ADDRESS), ca, ca_len);
 	else if (c->peer_len && !c->unix_sock)
-		otelp__span_add_str(s, "client.address", c->peer, c->peer_len);
+		otelp__span_add_str_k(s, OTELP_KEY(CLIENT_ADDRESS), c->peer, c->peer_len);
 	set_common(c, s, rq);
 	if (otelp__cfg.http_route_heuristic) {
 		char route[512];
 		size_t rl = otelp__http_route(path, path_len, route, sizeof(route));
-		otelp__span_add_str(s, "http.route", route, rl);
+		otelp__span_add_str_k(s, OTELP_KEY(HTTP_ROUTE), route, rl);
 		name_len += (size_t)snprintf(name + name_len, sizeof(name) - name_len, " %.*s",
 		                             (int)rl, route);
 		if (name_len >= sizeof(name))
@@ -906,21 +1018,13 @@ static void client_request(struct otelp_conn *c, uint64_t blank_line)
 	size_t url_len = otelp__http_url_full("http", rq->host, rq->host_len, rq->target,
 	                                      rq->target_len, url, sizeof(url));
 	if (url_len)
-		otelp__span_add_str(s, "url.full", url, url_len);
-	const char *path, *query, *auth, *hh;
-	size_t path_len, query_len, auth_len = 0, hl;
-	int port = 80;
+		otelp__span_add_str_k(s, OTELP_KEY(URL_FULL), url, url_len);
+	const char *path, *query, *auth;
+	size_t path_len, query_len, auth_len = 0;
 	otelp__http_target_split(rq->target, rq->target_len, &path, &path_len, &query, &query_len,
 	                         &auth, &auth_len);
-	const char *host = auth_len ? auth : rq->host;
-	size_t host_len = auth_len ? auth_len : rq->host_len;
-	if (host_len && otelp__http_host_port(host, host_len, &hh, &hl, &port)) {
-		otelp__span_add_str(s, "server.address", hh, hl);
-		otelp__span_add_int(s, "server.port", port);
-	} else if (c->peer_len && !c->unix_sock) {
-		otelp__span_add_str(s, "server.address", c->peer, c->peer_len);
-		otelp__span_add_int(s, "server.port", c->peer_port);
-	}
+	conn_attrs(c, s, "", 0, auth_len ? auth : rq->host, auth_len ? auth_len : rq->host_len,
+	           rq->version_minor);
 	set_common(c, s, rq);
 	f.span = otelp__span_handle(s);
 	fifo_push(c, f);

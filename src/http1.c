@@ -79,6 +79,19 @@ struct line {
 	uint64_t end;   /* stream offset after its LF */
 };
 
+/*
+ * tchar (RFC 9110 §5.6.2) as a table: one load per byte in the loops over field names, made
+ * at compile time from the bit words of otelp__is_tchar.
+ */
+#define TC_LO 0x03ff6cfa00000000ull
+#define TC_HI 0x57ffffffc7fffffeull
+#define TC(c) \
+	(uint8_t)((c) < 64 ? (TC_LO >> ((c)&63)) & 1 : (c) < 128 ? (TC_HI >> ((c)&63)) & 1 : 0)
+#define TC4(c)  TC(c), TC((c) + 1), TC((c) + 2), TC((c) + 3)
+#define TC16(c) TC4(c), TC4((c) + 4), TC4((c) + 8), TC4((c) + 12)
+#define TC64(c) TC16(c), TC16((c) + 16), TC16((c) + 32), TC16((c) + 48)
+static const uint8_t tchar[256] = {TC64(0), TC64(64), TC64(128), TC64(192)};
+
 static bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
@@ -230,7 +243,7 @@ static const char *request_line(const struct line *ln, struct otelp_h1_event *ev
 	size_t i = 0, t, tend;
 	char v[9];
 
-	while (i < ln->len && otelp__is_tchar((unsigned char)s[i]))
+	while (i < ln->len && tchar[(unsigned char)s[i]])
 		i++;
 	if (i == 0 || i == ln->len || s[i] != ' ')
 		return "bad method";
@@ -298,7 +311,7 @@ static const char *field_parse(const struct line *ln, struct field *f)
 
 	if (is_ows(s[0]))
 		return "obsolete line folding";
-	while (i < ln->len && otelp__is_tchar((unsigned char)s[i]))
+	while (i < ln->len && tchar[(unsigned char)s[i]])
 		i++;
 	if (i == 0 || i == ln->len || s[i] != ':')
 		return "bad header name";
@@ -471,6 +484,8 @@ static const char *on_line(struct otelp_h1 *p, const struct line *ln, struct ote
 			err = transfer_encoding(p, ln, &f);
 		if (err)
 			return err;
+		if (!(p->want & otelp__h1_want_bit(f.name_len)))
+			return NULL; /* not wanted: no event, the next line follows */
 		ev->type = OTELP_H1_HEADER;
 		ev->name = f.name;
 		ev->name_len = f.name_len;
@@ -502,6 +517,7 @@ void otelp__h1_init(struct otelp_h1 *p, enum otelp_h1_kind kind)
 	p->state = S_START;
 	p->idle = true;
 	p->body = OTELP_H1_BODY_NONE;
+	p->want = UINT32_MAX;
 }
 
 static void die(struct otelp_h1 *p, const char *why)

@@ -91,6 +91,13 @@ struct otelp_h1 {
 	uint64_t content_length; /* BODY_LENGTH: the declared length */
 	int status;              /* response: status of the current message */
 	const char *error;       /* a short static reason when dead */
+	/*
+	 * Set by the caller: which header fields give an OTELP_H1_HEADER event, by the length
+	 * of their name (bit n for a name of n bytes, n < 31; bit 31 for longer ones). The
+	 * others are still parsed and checked (framing fields act as always), but consumed
+	 * without an event. otelp__h1_init sets every bit.
+	 */
+	uint32_t want;
 
 	/* Internal. */
 	uint8_t kind; /* enum otelp_h1_kind */
@@ -107,6 +114,12 @@ struct otelp_h1 {
 };
 
 void otelp__h1_init(struct otelp_h1 *p, enum otelp_h1_kind kind);
+
+/* The bit of otelp_h1.want for a field name of n bytes. */
+static inline uint32_t otelp__h1_want_bit(size_t n)
+{
+	return (uint32_t)1 << (n < 31 ? n : 31);
+}
 
 /*
  * Consume buf[0..len) up to and including the next event; returns the bytes consumed (all of

@@ -79,6 +79,12 @@
 
 /* ---- character classes ---- */
 
+/* Bit c of lo (c < 64) or of hi (64 <= c < 128): one test per byte in the loops of hooks. */
+static inline bool in_set(unsigned char c, uint64_t lo, uint64_t hi)
+{
+	return c < 64 ? (lo >> c) & 1 : c < 128 ? (hi >> (c - 64)) & 1 : false;
+}
+
 static bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
@@ -86,12 +92,12 @@ static bool is_digit(unsigned char c)
 
 static bool is_alpha(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	return (unsigned char)((c | 0x20) - 'a') < 26;
 }
 
 static bool is_hex(unsigned char c)
 {
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return is_digit(c) || (unsigned char)((c | 0x20) - 'a') < 6;
 }
 
 static bool is_ows(unsigned char c)
@@ -99,31 +105,16 @@ static bool is_ows(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-/* RFC 3986 unreserved. */
+/* RFC 3986 unreserved: ALPHA DIGIT - . _ ~ */
 static bool is_unreserved(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+	return in_set(c, 0x03ff600000000000ull, 0x47fffffe87fffffeull);
 }
 
-/* RFC 3986 sub-delims. */
-static bool is_subdelim(unsigned char c)
+/* A reg-name byte of RFC 3986: unreserved, sub-delims (! $ & ' ( ) * + , ; =) or '%'. */
+static bool is_regname(unsigned char c)
 {
-	switch (c) {
-	case '!':
-	case '$':
-	case '&':
-	case '\'':
-	case '(':
-	case ')':
-	case '*':
-	case '+':
-	case ',':
-	case ';':
-	case '=':
-		return true;
-	default:
-		return false;
-	}
+	return in_set(c, 0x2bff7ff200000000ull, 0x47fffffe87fffffeull);
 }
 
 static unsigned char ascii_lower(unsigned char c)
@@ -276,7 +267,7 @@ bool otelp__http_host_port(const char *v, size_t n, const char **host, size_t *h
 		for (i = 0; i < n && v[i] != ':'; i++) {
 			unsigned char c = (unsigned char)v[i];
 
-			if (!is_unreserved(c) && !is_subdelim(c) && c != '%')
+			if (!is_regname(c))
 				return false;
 		}
 		h = v;

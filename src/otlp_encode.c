@@ -953,7 +953,11 @@ static void pbw_attr_list(struct pbw *w, const struct otelp_span *s, const struc
 			break;
 		}
 		pbw_close(w, av, TAG(2, WT_LEN));
-		pbw_sref(w, TAG(1, WT_LEN), s, a->key, false);
+		if (otelp__sref_is_known_key(a->key))
+			pbw_raw(w, otelp__attrset_bytes + (a->key.off & ~OTELP_SREF_GLOBAL) - 2,
+			        (size_t)a->key.len + 2);
+		else
+			pbw_sref(w, TAG(1, WT_LEN), s, a->key, false);
 		pbw_close(w, kv, TAG(field, WT_LEN));
 	}
 }

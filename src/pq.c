@@ -258,7 +258,7 @@ static void apply_result(struct otelp_span *s, PGconn *conn, const PGresult *res
 static void finish(struct otelp_span *s, const struct pending *p)
 {
 	if (otelp__cfg.db_returned_rows && p->has_rows)
-		otelp__span_add_int(s, "db.response.returned_rows", p->rows);
+		otelp__span_add_int_k(s, OTELP_KEY(DB_RESPONSE_RETURNED_ROWS), p->rows);
 	otelp__db_end(s);
 }
 
@@ -391,15 +391,16 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 	if (st)
 		server_attrs(s, &st->srv, st->attrs_read ? &st->set : NULL, &st->set_tries);
 	else
-		otelp__span_add_str(s, "db.system.name", "postgresql", 10);
+		otelp__span_add_str_k(s, OTELP_KEY(DB_SYSTEM_NAME), "postgresql", 10);
 	if (operation)
-		otelp__span_add_str(s, "db.operation.name", operation, strlen(operation));
+		otelp__span_add_str_k(s, OTELP_KEY(DB_OPERATION_NAME), operation,
+		                      strlen(operation));
 	if (sanitize)
 		otelp__db_text(s, clean, clean_len);
 	else if (sql && otelp__cfg.db_query_text != OTELP_DB_TEXT_OFF)
 		otelp__db_text(s, sql, sql_len);
 	if (sum_len)
-		otelp__span_add_str(s, "db.query.summary", summary, sum_len);
+		otelp__span_add_str_k(s, OTELP_KEY(DB_QUERY_SUMMARY), summary, sum_len);
 	if (name && name[0] && op != OTELP_PQ_QUERY && op != OTELP_PQ_PARAMS)
 		otelp__span_add_str(s,
 		                    op == OTELP_PQ_DESCRIBE_PORTAL
@@ -407,7 +408,7 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 		                        : "otelpreload.db.statement_name",
 		                    name, strlen(name));
 	if (op == OTELP_PQ_PARAMS || op == OTELP_PQ_PREPARE || op == OTELP_PQ_EXEC_PREPARED)
-		otelp__span_add_int(s, "otelpreload.db.parameter_count", nparams);
+		otelp__span_add_int_k(s, OTELP_KEY(OTELPRELOAD_DB_PARAMETER_COUNT), nparams);
 
 	/* SQL commenter: the span's traceparent in a comment the server logs. */
 	size_t at, full;
@@ -562,7 +563,7 @@ static void connect_failed(PGconn *conn, uint64_t start_ns)
 		sv.peer_len = 0; /* not connected: no peer */
 		server_attrs(s, &sv, NULL, NULL);
 	} else {
-		otelp__span_add_str(s, "db.system.name", "postgresql", 10);
+		otelp__span_add_str_k(s, OTELP_KEY(DB_SYSTEM_NAME), "postgresql", 10);
 	}
 	const char *msg = conn ? api.errmsg(conn) : "out of memory";
 	/* libpq's message may span lines (one per address tried): keep the first. */

@@ -54,15 +54,6 @@ static bool is_ows(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-static int lchex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool is_lcalpha(unsigned char c)
 {
 	return c >= 'a' && c <= 'z';
@@ -114,18 +105,25 @@ static void trim_ows(const char **p, size_t *n)
 	*n = len;
 }
 
+/* One more than the value of a lowercase hex digit; 0 for every other byte (uppercase too). */
+static const uint8_t lchex1[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 /* Decode 2 * nbytes lowercase hex digits; false on anything else (uppercase included). */
 static bool lchex_decode(const char *s, size_t nbytes, uint8_t *out)
 {
-	for (size_t i = 0; i < nbytes; i++) {
-		int hi = lchex_val((unsigned char)s[2 * i]);
-		int lo = lchex_val((unsigned char)s[2 * i + 1]);
+	int bad = 0;
 
-		if (hi < 0 || lo < 0)
-			return false;
+	for (size_t i = 0; i < nbytes; i++) {
+		int hi = lchex1[(unsigned char)s[2 * i]] - 1;
+		int lo = lchex1[(unsigned char)s[2 * i + 1]] - 1;
+
+		bad |= hi | lo;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
-	return true;
+	return bad >= 0;
 }
 
 bool otelp__header_name_is(const char *name, size_t len, const char *lower)
@@ -135,9 +133,10 @@ bool otelp__header_name_is(const char *name, size_t len, const char *lower)
 	if (!lower || (!name && len))
 		return false;
 	for (i = 0; i < len; i++) {
-		/* lower[i] == '\0' means the literal is shorter than name: no match. */
-		if (lower[i] == '\0' ||
-		    ascii_lower((unsigned char)name[i]) != (unsigned char)lower[i])
+		unsigned char c = (unsigned char)name[i], l = (unsigned char)lower[i];
+
+		/* l == '\0' means the literal is shorter than name: no match. */
+		if (l == '\0' || (c != l && ascii_lower(c) != l))
 			return false;
 	}
 	return lower[i] == '\0';
@@ -769,16 +768,26 @@ size_t otelp__inject_headers(unsigned propagators, const struct otelp_ctx *ctx,
 	if (!ctx || !ctx->valid || otelp__all_zero(ctx->trace_id, 16) ||
 	    otelp__all_zero(ctx->span_id, 8))
 		return 0;
-	otelp__hex_encode(trace_hex, ctx->trace_id, 16);
-	otelp__hex_encode(span_hex, ctx->span_id, 8);
+	if (propagators & (OTELP_PROP_B3 | OTELP_PROP_B3MULTI)) {
+		otelp__hex_encode(trace_hex, ctx->trace_id, 16);
+		otelp__hex_encode(span_hex, ctx->span_id, 8);
+	}
 
 	if (propagators & OTELP_PROP_TRACECONTEXT) {
-		char tp[OTELP_TRACEPARENT_LEN];
+		/* The whole line written in place: it is in nearly every injection. */
+		static const char name[] = "traceparent: ";
+		size_t line = sizeof(name) - 1 + OTELP_TRACEPARENT_LEN + 2;
 
-		otelp__traceparent_format(ctx, tp);
-		put_str(&w, "traceparent: ");
-		put(&w, tp, sizeof(tp));
-		put_str(&w, "\r\n");
+		if (line <= w.cap - w.len) {
+			char *p = w.p + w.len;
+
+			memcpy(p, name, sizeof(name) - 1);
+			otelp__traceparent_format(ctx, p + sizeof(name) - 1);
+			memcpy(p + line - 2, "\r\n", 2);
+			w.len += line;
+		} else {
+			w.overflow = true;
+		}
 		if (tracestate && tracestate_len && header_value_safe(tracestate, tracestate_len)) {
 			put_str(&w, "tracestate: ");
 			put(&w, tracestate, tracestate_len);

@@ -322,6 +322,36 @@ void otelp__span_add_int(struct otelp_span *s, const char *key, int64_t v)
 	}
 }
 
+/* A new span attribute whose key is a known key's reference (no search, no copy). */
+static struct otelp_attr *span_attr_k(struct otelp_span *s, struct otelp_sref key)
+{
+	if (!s || !s->recording || s->ended)
+		return NULL;
+	if (s->n_span_attrs >= otelp__cfg.limits.attr_count || s->n_attrs >= OTELP_SPAN_ATTRS_MAX) {
+		s->dropped_attrs++;
+		return NULL;
+	}
+	struct otelp_attr *a = &s->attrs[s->n_attrs++];
+	s->n_span_attrs++;
+	a->key = key;
+	a->owner = OTELP_OWNER_SPAN;
+	return a;
+}
+
+void otelp__span_add_str_k(struct otelp_span *s, struct otelp_sref key, const char *val, size_t len)
+{
+	set_str(s, span_attr_k(s, key), val, len);
+}
+
+void otelp__span_add_int_k(struct otelp_span *s, struct otelp_sref key, int64_t v)
+{
+	struct otelp_attr *a = span_attr_k(s, key);
+	if (a) {
+		a->type = OTELP_ATTR_INT;
+		a->v.i = v;
+	}
+}
+
 void otelp__span_add_set(struct otelp_span *s, const struct otelp_attrset *set)
 {
 	if (!set || !s || !s->recording || s->ended)

@@ -22,6 +22,7 @@
 #define OTELP_SPAN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -71,7 +72,67 @@ struct otelp_sref {
 
 #define OTELP_SREF_GLOBAL   0x8000u
 #define OTELP_ATTRSET_BYTES 32767u
-extern char otelp__attrset_bytes[OTELP_ATTRSET_BYTES];
+
+/*
+ * The attribute keys the hooks use, known when we are built. They sit at the start of the
+ * global store, each after the two bytes that begin its protobuf encoding as a KeyValue key
+ * (field 1, length), so a span references them without copying and the encoder copies them
+ * whole (OTELP_KEY(ID), otelp__span_add_str_k).
+ */
+#define OTELP_KEYS(X)                                                       \
+	X(CLIENT_ADDRESS, "client.address")                                 \
+	X(DB_NAMESPACE, "db.namespace")                                     \
+	X(DB_OPERATION_NAME, "db.operation.name")                           \
+	X(DB_QUERY_SUMMARY, "db.query.summary")                             \
+	X(DB_QUERY_TEXT, "db.query.text")                                   \
+	X(DB_RESPONSE_RETURNED_ROWS, "db.response.returned_rows")           \
+	X(DB_RESPONSE_STATUS_CODE, "db.response.status_code")               \
+	X(DB_SYSTEM_NAME, "db.system.name")                                 \
+	X(ERROR_TYPE, "error.type")                                         \
+	X(HTTP_REQUEST_METHOD, "http.request.method")                       \
+	X(HTTP_REQUEST_METHOD_ORIGINAL, "http.request.method_original")     \
+	X(HTTP_RESPONSE_STATUS_CODE, "http.response.status_code")           \
+	X(HTTP_ROUTE, "http.route")                                         \
+	X(NETWORK_PEER_ADDRESS, "network.peer.address")                     \
+	X(NETWORK_PEER_PORT, "network.peer.port")                           \
+	X(NETWORK_PROTOCOL_VERSION, "network.protocol.version")             \
+	X(NETWORK_TRANSPORT, "network.transport")                           \
+	X(OTELPRELOAD_DB_PARAMETER_COUNT, "otelpreload.db.parameter_count") \
+	X(SERVER_ADDRESS, "server.address")                                 \
+	X(SERVER_PORT, "server.port")                                       \
+	X(URL_FULL, "url.full")                                             \
+	X(URL_PATH, "url.path")                                             \
+	X(URL_QUERY, "url.query")                                           \
+	X(URL_SCHEME, "url.scheme")                                         \
+	X(USER_AGENT_ORIGINAL, "user_agent.original")
+
+#define OTELP_KEY_FIELDS_(id, str) \
+	char id##_pb_[2];          \
+	char id[sizeof(str) - 1];
+struct otelp_keyblob {
+	OTELP_KEYS(OTELP_KEY_FIELDS_)
+};
+#undef OTELP_KEY_FIELDS_
+
+/* The global store: the keys above, then what attribute sets add (attrset.c). */
+union otelp_store {
+	char bytes[OTELP_ATTRSET_BYTES];
+	struct otelp_keyblob keys;
+};
+extern union otelp_store otelp__store;
+#define otelp__attrset_bytes (otelp__store.bytes)
+
+/* The reference of a known key, a constant: OTELP_KEY(URL_FULL). */
+#define OTELP_KEY(id)                                                                            \
+	((struct otelp_sref){(uint16_t)(OTELP_SREF_GLOBAL | offsetof(struct otelp_keyblob, id)), \
+	                     (uint16_t)sizeof(((struct otelp_keyblob *)0)->id)})
+
+/* r is a known key: the two bytes before it are its protobuf field header. */
+static inline bool otelp__sref_is_known_key(struct otelp_sref r)
+{
+	return (r.off & OTELP_SREF_GLOBAL) &&
+	       (size_t)(r.off & ~OTELP_SREF_GLOBAL) < sizeof(struct otelp_keyblob);
+}
 
 /* owner: OTELP_OWNER_SPAN, or OTELP_OWNER_EVENT(i), or OTELP_OWNER_LINK(j). */
 #define OTELP_OWNER_SPAN     0
@@ -311,6 +372,10 @@ void otelp__span_set_name(struct otelp_span *s, const char *name, size_t len);
  */
 void otelp__span_add_str(struct otelp_span *s, const char *key, const char *val, size_t len);
 void otelp__span_add_int(struct otelp_span *s, const char *key, int64_t v);
+/* The same with a known key (OTELP_KEY(ID)): the key is referenced, not copied. */
+void otelp__span_add_str_k(struct otelp_span *s, struct otelp_sref key, const char *val,
+                           size_t len);
+void otelp__span_add_int_k(struct otelp_span *s, struct otelp_sref key, int64_t v);
 
 /*
  * Add the attributes of an interned set (attrset.h) that the span does not have yet: a copy

@@ -1355,6 +1355,47 @@ static int cls_res(const char *s, size_t n)
 #define CREQ(s) cls_req(s, sizeof(s) - 1)
 #define CRES(s) cls_res(s, sizeof(s) - 1)
 
+/* Only the wanted fields give events; the framing fields still act when not wanted. */
+START_TEST(wanted_fields)
+{
+	static const char s[] = "POST /x HTTP/1.1\r\nAccept: */*\r\nHost: h\r\n"
+	                        "Content-Length: 2\r\nX-Long-Name-Of-Thirty-Two-Bytes!: v\r\n\r\nab"
+	                        "GET / HTTP/1.1\r\nhost: g\r\n\r\n";
+	struct otelp_h1 p;
+	struct otelp_h1_event ev;
+	size_t off = 0, n = sizeof(s) - 1;
+	char names[128] = "";
+
+	otelp__h1_init(&p, REQ);
+	ck_assert_uint_eq(p.want, UINT32_MAX);
+	p.want = otelp__h1_want_bit(4) | otelp__h1_want_bit(31);
+	for (;;) {
+		off += otelp__h1_step(&p, s + off, n - off, &ev);
+		if (ev.type == OTELP_H1_NEED_MORE)
+			break;
+		ck_assert_int_ne(ev.type, OTELP_H1_ERROR);
+		if (ev.type == OTELP_H1_HEADER)
+			strncat(names, ev.name, ev.name_len);
+		if (ev.type == OTELP_H1_HEADERS_DONE && p.messages == 1) {
+			ck_assert_int_eq(p.body, OTELP_H1_BODY_LENGTH);
+			ck_assert_uint_eq(p.content_length, 2);
+		}
+	}
+	ck_assert_str_eq(names, "HostX-Long-Name-Of-Thirty-Two-Bytes!host");
+	ck_assert_uint_eq(p.messages, 2);
+	ck_assert(p.idle);
+	/* None wanted. */
+	otelp__h1_init(&p, REQ);
+	p.want = 0;
+	off = 0;
+	do {
+		off += otelp__h1_step(&p, s + off, n - off, &ev);
+		ck_assert_int_ne(ev.type, OTELP_H1_HEADER);
+	} while (ev.type != OTELP_H1_NEED_MORE);
+	ck_assert_uint_eq(p.messages, 2);
+}
+END_TEST
+
 START_TEST(classify_request)
 {
 	static const char pg[] = {0x00, 0x00, 0x00, 0x08, 0x04, (char)0xd2, 0x16, 0x2f};
@@ -1464,6 +1505,7 @@ static Suite *http1_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("classify");
+	tcase_add_test(tc, wanted_fields);
 	tcase_add_test(tc, classify_request);
 	tcase_add_test(tc, classify_response);
 	suite_add_tcase(s, tc);

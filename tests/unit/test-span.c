@@ -614,6 +614,46 @@ START_TEST(attrset_limits)
 }
 END_TEST
 
+/* Known keys: referenced, never copied; the limits apply as to any other key. */
+START_TEST(known_keys)
+{
+	struct otelp_span *s = start("a", NULL);
+	uint16_t arena0 = s->arena_used;
+
+	otelp__span_add_str_k(s, OTELP_KEY(URL_FULL), "http://x/", 9);
+	otelp__span_add_int_k(s, OTELP_KEY(SERVER_PORT), 8080);
+	ck_assert_uint_eq(s->arena_used, arena0 + 9); /* the value only */
+	const struct otelp_attr *a = find_attr(s, OTELP_OWNER_SPAN, "url.full");
+	ck_assert_ptr_nonnull(a);
+	ck_assert(otelp__sref_is_known_key(a->key));
+	ck_assert(sref_is(s, a->v.s, "http://x/"));
+	a = find_attr(s, OTELP_OWNER_SPAN, "server.port");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->v.i, 8080);
+	/* The two bytes before a key begin its protobuf encoding. */
+	const char *k = otelp__attrset_bytes + (a->key.off & ~OTELP_SREF_GLOBAL);
+	ck_assert_int_eq(k[-2], 0x0a);
+	ck_assert_int_eq(k[-1], 11);
+	ck_assert_mem_eq(k, "server.port", 11);
+	otelp__span_end(s, 0);
+
+	otelp__cfg.limits.attr_count = 1;
+	s = start("b", NULL);
+	otelp__span_add_int_k(s, OTELP_KEY(SERVER_PORT), 1);
+	otelp__span_add_str_k(s, OTELP_KEY(URL_FULL), "u", 1);
+	ck_assert_uint_eq(s->n_span_attrs, 1);
+	ck_assert_uint_eq(s->dropped_attrs, 1);
+	ck_assert_ptr_null(find_attr(s, OTELP_OWNER_SPAN, "url.full"));
+	otelp__span_end(s, 0);
+	/* A key made by an interned set that is a known key is the known one. */
+	otelp__cfg.limits.attr_count = 128;
+	struct otelp_kv kv = {.key = "server.address", .str = "known-key-host", .len = 14};
+	const struct otelp_attrset *set = otelp__attrset_get(&kv, 1);
+	ck_assert_ptr_nonnull(set);
+	ck_assert_uint_eq(set->attrs[0].key.off, OTELP_KEY(SERVER_ADDRESS).off);
+}
+END_TEST
+
 START_TEST(attrset_table_full)
 {
 	struct otelp_kv kv[3];
@@ -695,6 +735,7 @@ int main(void)
 	tcase_add_test(tc, attrset_limits);
 	tcase_add_test(tc, attrset_table_full);
 	tcase_add_test(tc, attrset_store_full);
+	tcase_add_test(tc, known_keys);
 	suite_add_tcase(s, tc);
 	/* The attribute set table is process-wide: every test in its own process. */
 	return otelp_check_run(s, true);

@@ -20,27 +20,22 @@
 
 #define REPLY_ERROR 6 /* REDIS_REPLY_ERROR, the same in 0.14 and 1.x */
 
-enum { V_UNKNOWN, V_RESOLVING, V_014, V_1X };
-static atomic_int version;
+enum { V_UNKNOWN = OTELP_REDIS_V_UNKNOWN, V_RESOLVING, V_014 = OTELP_REDIS_V_014, V_1X };
+atomic_int otelp__redis_version;
 
-static bool version_known(void)
+bool otelp__redis_version_known(void)
 {
-	int v = atomic_load_explicit(&version, memory_order_acquire);
+	int v = atomic_load_explicit(&otelp__redis_version, memory_order_acquire);
 	if (otelp_likely(v >= V_014))
 		return true;
 	if (v != V_UNKNOWN)
 		return false;
 	int expect = V_UNKNOWN;
-	if (!atomic_compare_exchange_strong(&version, &expect, V_RESOLVING))
+	if (!atomic_compare_exchange_strong(&otelp__redis_version, &expect, V_RESOLVING))
 		return false;
 	v = otelp__real_sym("redisConnectWithOptions", NULL) ? V_1X : V_014;
-	atomic_store_explicit(&version, v, memory_order_release);
+	atomic_store_explicit(&otelp__redis_version, v, memory_order_release);
 	return true;
-}
-
-bool otelp__redis_on(void)
-{
-	return (otelp__cfg.instrumentations & OTELP_INST_HIREDIS) && version_known();
 }
 
 /*
@@ -51,8 +46,9 @@ bool otelp__redis_on(void)
 static int ctx_err(const void *c, const char **errstr)
 {
 	const char *p = c;
-	size_t off =
-	    atomic_load_explicit(&version, memory_order_relaxed) == V_1X ? sizeof(void *) : 0;
+	size_t off = atomic_load_explicit(&otelp__redis_version, memory_order_relaxed) == V_1X
+	                 ? sizeof(void *)
+	                 : 0;
 	int err;
 	memcpy(&err, p + off, sizeof(err));
 	*errstr = p + off + sizeof(int);
@@ -73,7 +69,8 @@ static int reply_type(const void *r)
 static const char *reply_str(const void *r, size_t *len)
 {
 	const char *p = r;
-	size_t off = atomic_load_explicit(&version, memory_order_relaxed) == V_1X ? 24 : 16;
+	size_t off =
+	    atomic_load_explicit(&otelp__redis_version, memory_order_relaxed) == V_1X ? 24 : 16;
 	const char *s;
 	memcpy(len, p + off, sizeof(*len));
 	memcpy(&s, p + off + sizeof(size_t), sizeof(s));

@@ -33,14 +33,28 @@
 #define OTELP_REDIS_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "span.h"
 
+/* hiredis' version: told once, at first use (redis.c). */
+#define OTELP_REDIS_V_UNKNOWN 0
+#define OTELP_REDIS_V_014     2 /* this or above: known */
+extern atomic_int otelp__redis_version;
+bool otelp__redis_version_known(void);
+
 /* Is the hiredis instrumentation on (configuration, hiredis' version understood)? */
-bool otelp__redis_on(void);
+static inline bool otelp__redis_on(void)
+{
+	return (otelp__cfg.instrumentations & OTELP_INST_HIREDIS) &&
+	       (otelp_likely(atomic_load_explicit(&otelp__redis_version, memory_order_acquire) >=
+	                     OTELP_REDIS_V_014) ||
+	        otelp__redis_version_known());
+}
 
 /* One command being sent (on the hook's stack). */
 struct otelp_redis_cmd {

@@ -773,12 +773,18 @@ static const uint32_t fast_keep[C_COUNT] = {
     [C_AUTH] = 0x1u,         /* no argument */
 };
 
-/*
- * The name is a->arg[0], a->len[0]: the facts it tells, the arguments whose bytes are needed
- * (*need: kept, or SELECT's index). False for the classes the fast path does not take.
- */
+/* What the name tells about the arguments after it, and the text so far. */
+struct fast_plan {
+	uint32_t keep;   /* written as sent */
+	uint32_t need;   /* their length is needed (kept, or SELECT's index) */
+	size_t hidden;   /* the text an argument not kept takes: " ?" (sanitized) or nothing */
+	size_t text_len; /* so far */
+	bool select;
+};
+
+/* The name is a->arg[0], a->len[0]; false for the classes the fast path does not take. */
 static inline __attribute__((always_inline)) bool
-fast_name(struct otelp_redisq_args *a, enum otelp_redisq_mode mode, uint32_t *need)
+fast_name(struct otelp_redisq_args *a, enum otelp_redisq_mode mode, struct fast_plan *p)
 {
 	size_t n = a->len[0];
 	const struct cmd *c;
@@ -791,50 +797,53 @@ fast_name(struct otelp_redisq_args *a, enum otelp_redisq_mode mode, uint32_t *ne
 	if (!fast_keep[cls])
 		return false;
 	a->subscribe = c && c->subscribe;
-	a->select_db = cls == C_SELECT ? 0 : -1; /* 0: to be read */
+	p->select = cls == C_SELECT;
 	switch (mode) {
 	case OTELP_REDISQ_RAW:
-		a->keep = FAST_ALL;
-		*need = FAST_ALL;
+		p->keep = p->need = FAST_ALL;
+		p->hidden = 0;
+		p->text_len = n;
 		break;
 	case OTELP_REDISQ_NONE:
-		a->keep = 0;
-		*need = cls == C_SELECT ? 1u << 1 : 0;
+		p->keep = 0;
+		p->need = p->select ? 1u << 1 : 0;
+		p->hidden = 0;
+		p->text_len = 0;
 		break;
 	case OTELP_REDISQ_SANITIZED:
 	default:
-		a->keep = fast_keep[cls];
-		*need = a->keep;
+		p->keep = p->need = fast_keep[cls];
+		p->hidden = 2;
+		p->text_len = n;
 		break;
 	}
 	return true;
 }
 
-/* All the arguments are in (argc of them): the text's length and SELECT's index. */
-static inline __attribute__((always_inline)) bool fast_done(struct otelp_redisq_args *a, int argc,
-                                                            size_t cap)
+/* Argument i >= 1 is in: its share of the text. */
+static inline void fast_arg(const struct otelp_redisq_args *a, struct fast_plan *p, int i)
 {
-	size_t n = 0;
+	p->text_len += p->keep & (1u << i) ? 1 + a->len[i] : p->hidden;
+}
 
+/* All the arguments are in (argc of them): false when the text would not fit in cap. */
+static inline __attribute__((always_inline)) bool
+fast_done(struct otelp_redisq_args *a, const struct fast_plan *p, int argc, size_t cap)
+{
+	if (p->text_len > cap)
+		return false;
 	a->argc = argc;
-	if (a->mode != OTELP_REDISQ_NONE) {
-		n = a->len[0];
-		for (int i = 1; i < argc; i++)
-			n += a->keep & (1u << i) ? 1 + a->len[i] : 2;
-		if (n > cap)
-			return false;
-	}
-	a->text_len = n;
-	if (a->select_db == 0)
-		a->select_db = argc == 2 ? decimal(a->arg[1], a->len[1], INT_MAX) : -1;
+	a->keep = p->keep;
+	a->text_len = p->text_len;
+	a->select_db = p->select && argc == 2 ? decimal(a->arg[1], a->len[1], INT_MAX) : -1;
 	return true;
 }
 
 bool otelp__redisq_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode mode, size_t cap,
                             struct otelp_redisq_args *a)
 {
+	struct fast_plan p = {.need = 1};
 	const char *c = fmt;
-	uint32_t need = 1;
 	int argc = 0;
 	va_list aq;
 	bool ok = false;
@@ -847,7 +856,7 @@ bool otelp__redisq_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode 
 		while (*c == ' ')
 			c++;
 		if (!*c) {
-			ok = argc > 0 && fast_done(a, argc, cap);
+			ok = argc > 0 && fast_done(a, &p, argc, cap);
 			break;
 		}
 		if (argc == OTELP_REDISQ_FAST_ARGS)
@@ -859,7 +868,7 @@ bool otelp__redisq_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode 
 				if (!s)
 					break;
 				a->arg[argc] = s;
-				a->len[argc] = need & (1u << argc) ? strlen(s) : 0;
+				a->len[argc] = p.need & (1u << argc) ? strlen(s) : 0;
 			} else if (c[1] == 'b' && (c[2] == ' ' || !c[2])) {
 				const char *b = va_arg(aq, const char *);
 				size_t n = va_arg(aq, size_t);
@@ -882,8 +891,13 @@ bool otelp__redisq_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode 
 			a->len[argc] = (size_t)(e - c);
 			c = e;
 		}
-		if (argc++ == 0 && !fast_name(a, mode, &need))
-			break;
+		if (argc == 0) {
+			if (!fast_name(a, mode, &p))
+				break;
+		} else {
+			fast_arg(a, &p, argc);
+		}
+		argc++;
 	}
 	va_end(aq);
 	return ok;
@@ -892,21 +906,25 @@ bool otelp__redisq_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode 
 bool otelp__redisq_fast_argv(int argc, const char *const *argv, const size_t *argvlen,
                              enum otelp_redisq_mode mode, size_t cap, struct otelp_redisq_args *a)
 {
-	uint32_t need = 1;
+	struct fast_plan p = {.need = 1};
 
 	if (!a || !argv || argc < 1 || argc > OTELP_REDISQ_FAST_ARGS)
 		return false;
 	a->mode = mode;
 	for (int i = 0; i < argc; i++) {
-		const char *p = argv[i];
-		if (!p)
+		const char *s = argv[i];
+		if (!s)
 			return false;
-		a->arg[i] = p;
-		a->len[i] = argvlen ? argvlen[i] : need & (1u << i) ? strlen(p) : 0;
-		if (i == 0 && !fast_name(a, mode, &need))
-			return false;
+		a->arg[i] = s;
+		a->len[i] = argvlen ? argvlen[i] : p.need & (1u << i) ? strlen(s) : 0;
+		if (i == 0) {
+			if (!fast_name(a, mode, &p))
+				return false;
+		} else {
+			fast_arg(a, &p, i);
+		}
 	}
-	return fast_done(a, argc, cap);
+	return fast_done(a, &p, argc, cap);
 }
 
 /* memcpy, without a call for the short strings commands are made of. */

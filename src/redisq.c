@@ -12,6 +12,11 @@
  * PRE bytes of an argument some rule looks at (snap). Bytes nobody needs are not even produced
  * (no strlen, no snprintf for a hidden value), but every va_list argument is still consumed.
  *
+ * The fast path (the end of this file) takes the usual shapes without the builder: whole
+ * arguments only (a literal word, %s or %b), so each is a pointer and a length, kept in a
+ * small array; the sanitizing rules of the classes it takes are a bit mask per class
+ * (fast_keep). The tests and the fuzzer hold it to the builder's results.
+ *
  * Format language, as hiredis 0.14 redisvFormatCommand reads it:
  *  - a space ends the current argument if one was started ("touched"); runs of spaces, leading
  *    and trailing spaces make no empty argument;

@@ -78,8 +78,9 @@ bool otelp__redisq_argv(int argc, const char *const *argv, const size_t *argvlen
  *
  * When a fast_* function returns true, the facts and the text are exactly what the general
  * function gives with the same mode and cap (argc, name, select_db, subscribe, text_len; the
- * name is a.arg[0], not cut). False: not one of these shapes; nothing was written, and the
- * caller uses the general function (which also tells a format or argv that is invalid).
+ * name is a.arg[0], not cut). False: not one of these shapes (or the text longer than cap);
+ * *a is then unspecified, and the caller uses the general function (which also tells a format
+ * or argv that is invalid). Pure functions, like the general ones.
  * The argument pointers are the caller's (va_list or argv): valid as long as those are.
  */
 #define OTELP_REDISQ_FAST_ARGS 8

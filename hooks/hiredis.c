@@ -27,7 +27,15 @@ static inline int enter(void **slot, const char *name, void *self)
 	return 1;
 }
 
-static void *command_v(redisContext *c, const char *format, va_list ap)
+/*
+ * A call to pass straight on, decided before anything else (no registers saved, a jump):
+ * the real function is known and the guard is held (hiredis calling itself, our own calls).
+ */
+#define PASS_THROUGH(name)                                                        \
+	(otelp_likely(__atomic_load_n(&real_##name, __ATOMIC_ACQUIRE) != NULL) && \
+	 otelp__guard_depth)
+
+static __attribute__((noinline)) void *command_v(redisContext *c, const char *format, va_list ap)
 {
 	int e = enter(&real_redisvCommand, "redisvCommand", (void *)redisvCommand);
 	if (e < 0)
@@ -44,6 +52,8 @@ static void *command_v(redisContext *c, const char *format, va_list ap)
 
 OTELP_EXPORT void *redisvCommand(redisContext *c, const char *format, va_list ap)
 {
+	if (PASS_THROUGH(redisvCommand))
+		return OTELP_REAL(redisvCommand)(c, format, ap);
 	return command_v(c, format, ap);
 }
 
@@ -69,7 +79,7 @@ OTELP_HOOK(void *, redisCommandArgv, NULL,
 	return r;
 }
 
-static int append_v(redisContext *c, const char *format, va_list ap)
+static __attribute__((noinline)) int append_v(redisContext *c, const char *format, va_list ap)
 {
 	int e =
 	    enter(&real_redisvAppendCommand, "redisvAppendCommand", (void *)redisvAppendCommand);
@@ -87,6 +97,8 @@ static int append_v(redisContext *c, const char *format, va_list ap)
 
 OTELP_EXPORT int redisvAppendCommand(redisContext *c, const char *format, va_list ap)
 {
+	if (PASS_THROUGH(redisvAppendCommand))
+		return OTELP_REAL(redisvAppendCommand)(c, format, ap);
 	return append_v(c, format, ap);
 }
 
@@ -112,12 +124,32 @@ OTELP_HOOK(int, redisAppendCommandArgv, REDIS_ERR,
 	return rc;
 }
 
-OTELP_HOOK(int, redisGetReply, REDIS_ERR, (redisContext * c, void **reply), (c, reply))
+/*
+ * By hand: inside redisCommand, hiredis calls it with the guard held (passed straight on);
+ * otherwise as OTELP_HOOK would (the real call made with the guard held).
+ */
+OTELP_REAL_SLOT(redisGetReply);
+static __attribute__((noinline)) int get_reply(redisContext *c, void **reply)
 {
+	if (otelp_unlikely(
+	        !otelp__resolve(&real_redisGetReply, "redisGetReply", (void *)redisGetReply))) {
+		errno = ENOSYS;
+		return REDIS_ERR;
+	}
+	if (!otelp__is_on() || !otelp__guard_enter())
+		return OTELP_REAL(redisGetReply)(c, reply);
 	int rc = OTELP_REAL(redisGetReply)(c, reply);
 	if (otelp__redis_on())
 		OTELP_SAVE_ERRNO(otelp__redis_got_reply(c, rc, reply ? *reply : NULL));
+	otelp__guard_leave();
 	return rc;
+}
+
+OTELP_EXPORT int redisGetReply(redisContext *c, void **reply)
+{
+	if (PASS_THROUGH(redisGetReply))
+		return OTELP_REAL(redisGetReply)(c, reply);
+	return get_reply(c, reply);
 }
 
 static int async_v(redisAsyncContext *ac, redisCallbackFn *fn, void *privdata, const char *format,

@@ -20,27 +20,22 @@
 
 #define REPLY_ERROR 6 /* REDIS_REPLY_ERROR, the same in 0.14 and 1.x */
 
-enum { V_UNKNOWN, V_RESOLVING, V_014, V_1X };
-static atomic_int version;
+enum { V_UNKNOWN = OTELP_REDIS_V_UNKNOWN, V_RESOLVING, V_014 = OTELP_REDIS_V_014, V_1X };
+atomic_int otelp__redis_version;
 
-static bool version_known(void)
+bool otelp__redis_version_known(void)
 {
-	int v = atomic_load_explicit(&version, memory_order_acquire);
+	int v = atomic_load_explicit(&otelp__redis_version, memory_order_acquire);
 	if (otelp_likely(v >= V_014))
 		return true;
 	if (v != V_UNKNOWN)
 		return false;
 	int expect = V_UNKNOWN;
-	if (!atomic_compare_exchange_strong(&version, &expect, V_RESOLVING))
+	if (!atomic_compare_exchange_strong(&otelp__redis_version, &expect, V_RESOLVING))
 		return false;
 	v = otelp__real_sym("redisConnectWithOptions", NULL) ? V_1X : V_014;
-	atomic_store_explicit(&version, v, memory_order_release);
+	atomic_store_explicit(&otelp__redis_version, v, memory_order_release);
 	return true;
-}
-
-bool otelp__redis_on(void)
-{
-	return (otelp__cfg.instrumentations & OTELP_INST_HIREDIS) && version_known();
 }
 
 /*
@@ -51,8 +46,9 @@ bool otelp__redis_on(void)
 static int ctx_err(const void *c, const char **errstr)
 {
 	const char *p = c;
-	size_t off =
-	    atomic_load_explicit(&version, memory_order_relaxed) == V_1X ? sizeof(void *) : 0;
+	size_t off = atomic_load_explicit(&otelp__redis_version, memory_order_relaxed) == V_1X
+	                 ? sizeof(void *)
+	                 : 0;
 	int err;
 	memcpy(&err, p + off, sizeof(err));
 	*errstr = p + off + sizeof(int);
@@ -73,7 +69,8 @@ static int reply_type(const void *r)
 static const char *reply_str(const void *r, size_t *len)
 {
 	const char *p = r;
-	size_t off = atomic_load_explicit(&version, memory_order_relaxed) == V_1X ? 24 : 16;
+	size_t off =
+	    atomic_load_explicit(&otelp__redis_version, memory_order_relaxed) == V_1X ? 24 : 16;
 	const char *s;
 	memcpy(len, p + off, sizeof(*len));
 	memcpy(&s, p + off + sizeof(size_t), sizeof(s));
@@ -221,7 +218,8 @@ static size_t db_index(char db[24], long index)
 	return 24 - n;
 }
 
-static void span_attrs(struct otelp_span *s, struct rconn *rc, const struct otelp_redisq *q)
+/* The connection's attributes when it has no set for its database yet (or cannot have one). */
+static void conn_attrs_slow(struct otelp_span *s, struct rconn *rc)
 {
 	char db[24];
 	struct otelp_db_conn c = {.system = "redis", .ns = db, .default_port = 6379};
@@ -242,7 +240,15 @@ static void span_attrs(struct otelp_span *s, struct rconn *rc, const struct otel
 		}
 	}
 	otelp__db_conn_attrs(s, &c, rc ? &rc->set : NULL, rc ? &rc->set_tries : NULL);
-	otelp__span_add_str(s, "db.operation.name", q->name, q->name_len);
+}
+
+/* The connection's attributes: its interned set when it has one for its database. */
+static inline void conn_attrs(struct otelp_span *s, struct rconn *rc)
+{
+	if (otelp_likely(rc && rc->set && rc->set_db == rc->db_sent))
+		otelp__span_add_set(s, rc->set);
+	else
+		conn_attrs_slow(s, rc);
 }
 
 static enum otelp_redisq_mode text_mode(void)
@@ -257,27 +263,29 @@ static enum otelp_redisq_mode text_mode(void)
 	}
 }
 
-static void begin(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_redisq *q,
-                  const char *text)
+/*
+ * Raw arguments may be binary: control bytes (NUL included, which protobuf-c's strings cannot
+ * hold) are written \xNN, as long as four more bytes fit in OTELP_DB_TEXT_MAX.
+ */
+#define RAW_PLAIN_MAX (OTELP_DB_TEXT_MAX - 3) /* a raw text this long or shorter is not cut */
+
+static inline bool is_ctl(unsigned char ch)
 {
-	cmd->select_db = q->select_db;
-	cmd->subscribe = q->subscribe;
-	if (q->subscribe)
+	return ch < 0x20 || ch == 0x7f;
+}
+
+/* db.query.text from the text redisq wrote (mode RAW: escaped here). */
+static void add_text(struct otelp_span *s, enum otelp_redisq_mode mode, const char *text,
+                     size_t len)
+{
+	if (!len)
 		return;
-	struct rconn *rc = conn_get(ctx);
-	struct otelp_span *s =
-	    otelp__db_start(q->name_len ? q->name : "redis", q->name_len ? q->name_len : 5, 0);
-	if (!s)
-		return;
-	span_attrs(s, rc, q);
-	if (q->text_len && text_mode() == OTELP_REDISQ_RAW) {
-		/* Raw arguments may be binary: control bytes (NUL included, which protobuf-c's
-		 * strings cannot hold) are written \xNN. */
+	if (mode == OTELP_REDISQ_RAW) {
 		char esc[OTELP_DB_TEXT_MAX];
 		size_t n = 0;
-		for (size_t i = 0; i < q->text_len && n + 4 <= sizeof(esc); i++) {
+		for (size_t i = 0; i < len && n + 4 <= sizeof(esc); i++) {
 			unsigned char ch = (unsigned char)text[i];
-			if (ch < 0x20 || ch == 0x7f) {
+			if (is_ctl(ch)) {
 				static const char hex[] = "0123456789abcdef";
 				esc[n++] = '\\';
 				esc[n++] = 'x';
@@ -288,24 +296,135 @@ static void begin(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_red
 			}
 		}
 		otelp__db_text(s, esc, n);
-	} else if (q->text_len) {
-		otelp__db_text(s, text, q->text_len);
+	} else {
+		otelp__db_text(s, text, len);
 	}
+}
+
+static void begin(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_redisq *q,
+                  const char *text)
+{
+	cmd->select_db = q->select_db;
+	cmd->subscribe = q->subscribe;
+	if (q->subscribe)
+		return;
+	struct rconn *rc = conn_get(ctx);
+	cmd->conn = rc;
+	struct otelp_span *s =
+	    otelp__db_start(q->name_len ? q->name : "redis", q->name_len ? q->name_len : 5, 0);
+	if (!s)
+		return;
+	conn_attrs(s, rc);
+	otelp__span_add_str(s, "db.operation.name", q->name, q->name_len);
+	add_text(s, text_mode(), text, q->text_len);
 	cmd->span = s;
 	if (rc && q->select_db >= 0)
 		rc->db_sent = q->select_db; /* the commands sent after it run there */
 }
 
+/*
+ * db.operation.name and db.query.text of a fast-path command written straight into the span
+ * (span.h): the name's value is the span name's bytes, the text is written once, in place.
+ * Exactly what otelp__span_add_str would store, so only when none of its rules would act:
+ * no value length limit, room for both attributes and their bytes, and (raw mode) a text
+ * without control bytes that the escaping loop would not cut. False: nothing was stored,
+ * the caller adds them the ordinary way.
+ */
+#define KEY_OP   "db.operation.name"
+#define KEY_TEXT "db.query.text"
+#define KEYS_LEN (sizeof(KEY_OP KEY_TEXT) - 1)
+
+static bool fast_attrs(struct otelp_span *s, const struct otelp_redisq_args *a)
+{
+	unsigned n = a->text_len ? 2 : 1;
+	size_t at = s->arena_used;
+
+	if (!s->recording || s->ended)
+		return true; /* add_str would store nothing */
+	if (otelp__cfg.limits.attr_value_length != UINT32_MAX ||
+	    s->n_span_attrs + n > otelp__cfg.limits.attr_count ||
+	    s->n_attrs + n > OTELP_SPAN_ATTRS_MAX || s->name.len != a->len[0] ||
+	    (s->name.off & OTELP_SREF_GLOBAL) || OTELP_SPAN_ARENA - at < KEYS_LEN + a->text_len ||
+	    (a->mode == OTELP_REDISQ_RAW && a->text_len > RAW_PLAIN_MAX))
+		return false;
+	char *p = s->arena + at;
+	memcpy(p, KEY_OP KEY_TEXT, KEYS_LEN);
+	if (a->text_len) {
+		otelp__redisq_fast_text(a, p + KEYS_LEN);
+		if (a->mode == OTELP_REDISQ_RAW)
+			for (size_t i = 0; i < a->text_len; i++)
+				if (is_ctl((unsigned char)p[KEYS_LEN + i]))
+					return false;
+	}
+	struct otelp_attr *x = &s->attrs[s->n_attrs];
+	x[0].key = (struct otelp_sref){(uint16_t)at, sizeof(KEY_OP) - 1};
+	x[0].type = OTELP_ATTR_STRING;
+	x[0].owner = OTELP_OWNER_SPAN;
+	x[0].v.s = s->name;
+	if (a->text_len) {
+		x[1].key =
+		    (struct otelp_sref){(uint16_t)(at + sizeof(KEY_OP) - 1), sizeof(KEY_TEXT) - 1};
+		x[1].type = OTELP_ATTR_STRING;
+		x[1].owner = OTELP_OWNER_SPAN;
+		x[1].v.s = (struct otelp_sref){(uint16_t)(at + KEYS_LEN), (uint16_t)a->text_len};
+	}
+	s->arena_used = (uint16_t)(at + KEYS_LEN + a->text_len);
+	s->n_attrs = (uint16_t)(s->n_attrs + n);
+	s->n_span_attrs = (uint16_t)(s->n_span_attrs + n);
+	return true;
+}
+
+static void begin_fast(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_redisq_args *a)
+{
+	cmd->select_db = a->select_db;
+	cmd->subscribe = a->subscribe;
+	if (a->subscribe)
+		return;
+	struct rconn *rc = conn_get(ctx);
+	cmd->conn = rc;
+	struct otelp_span *s = otelp__db_start(a->arg[0], a->len[0], 0);
+	if (!s)
+		return;
+	conn_attrs(s, rc);
+	if (!fast_attrs(s, a)) {
+		char text[OTELP_DB_TEXT_MAX];
+		otelp__span_add_str(s, KEY_OP, a->arg[0], a->len[0]);
+		otelp__redisq_fast_text(a, text);
+		add_text(s, a->mode, text, a->text_len);
+	}
+	cmd->span = s;
+	if (rc && a->select_db >= 0)
+		rc->db_sent = a->select_db; /* the commands sent after it run there */
+}
+
+static void cmd_init(struct otelp_redis_cmd *cmd)
+{
+	cmd->span = NULL;
+	cmd->conn = NULL;
+	cmd->select_db = -1;
+	cmd->subscribe = false;
+}
+
 void otelp__redis_begin_fmt(struct otelp_redis_cmd *cmd, void *ctx, const char *fmt, va_list ap)
 {
-	struct otelp_redisq q;
-	char text[OTELP_DB_TEXT_MAX];
+	enum otelp_redisq_mode mode = text_mode();
 	va_list copy;
 
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->select_db = -1;
+	cmd_init(cmd);
+	{
+		struct otelp_redisq_args a;
+		va_copy(copy, ap);
+		bool fast = otelp__redisq_fast_fmt(fmt, copy, mode, OTELP_DB_TEXT_MAX, &a);
+		va_end(copy);
+		if (fast) {
+			begin_fast(cmd, ctx, &a);
+			return;
+		}
+	}
+	struct otelp_redisq q;
+	char text[OTELP_DB_TEXT_MAX];
 	va_copy(copy, ap);
-	bool ok = otelp__redisq_fmt(fmt, copy, text_mode(), text, sizeof(text), &q);
+	bool ok = otelp__redisq_fmt(fmt, copy, mode, text, sizeof(text), &q);
 	va_end(copy);
 	if (ok)
 		begin(cmd, ctx, &q, text);
@@ -314,12 +433,19 @@ void otelp__redis_begin_fmt(struct otelp_redis_cmd *cmd, void *ctx, const char *
 void otelp__redis_begin_argv(struct otelp_redis_cmd *cmd, void *ctx, int argc, const char **argv,
                              const size_t *argvlen)
 {
+	enum otelp_redisq_mode mode = text_mode();
+
+	cmd_init(cmd);
+	{
+		struct otelp_redisq_args a;
+		if (otelp__redisq_fast_argv(argc, argv, argvlen, mode, OTELP_DB_TEXT_MAX, &a)) {
+			begin_fast(cmd, ctx, &a);
+			return;
+		}
+	}
 	struct otelp_redisq q;
 	char text[OTELP_DB_TEXT_MAX];
-
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->select_db = -1;
-	if (otelp__redisq_argv(argc, argv, argvlen, text_mode(), text, sizeof(text), &q))
+	if (otelp__redisq_argv(argc, argv, argvlen, mode, text, sizeof(text), &q))
 		begin(cmd, ctx, &q, text);
 }
 
@@ -394,16 +520,21 @@ static void fail_all(struct rconn *rc, const void *c, const char *why)
 
 void otelp__redis_command_done(struct otelp_redis_cmd *cmd, void *c, void *reply)
 {
-	struct rconn *rc = conn_find(c);
 	const char *errstr;
 	if (!cmd->span && !reply)
 		return;
+	struct rconn *rc = cmd->conn ? cmd->conn : conn_find(c);
 	if (rc && rc->lost) {
 		if (cmd->span)
 			otelp__db_discard(cmd->span);
 		return;
 	}
 	if (reply) {
+		if (otelp_likely(rc && !rc->n && cmd->span)) {
+			/* Nothing appended before it: the reply is its own (push + pop in one). */
+			end_with(cmd->span, rc, cmd->select_db, c, reply, NULL);
+			return;
+		}
 		/* Queued behind any appended command: the reply is the oldest one's. */
 		push(rc, cmd);
 		pop_with(rc, c, reply, NULL);
@@ -425,7 +556,7 @@ void otelp__redis_appended(struct otelp_redis_cmd *cmd, void *c, int rc_)
 		end_with(cmd->span, NULL, -1, c, NULL, "other");
 		return;
 	}
-	push(conn_get(c), cmd);
+	push(cmd->conn ? cmd->conn : conn_get(c), cmd);
 	if (cmd->span) /* no context entry: no reply will find it */
 		end_with(cmd->span, NULL, -1, c, NULL, "other");
 }

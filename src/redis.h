@@ -21,23 +21,45 @@
  * ends the oldest with the reply it returns. Asynchronous commands carry their span in a
  * small record that replaces the callback's private data; our callback ends the span and
  * calls the program's callback with the program's own private data.
+ *
+ * The usual commands (a name and a few whole %s/%b or literal arguments, see redisq.h) take a
+ * fast path: the arguments are read once, the span is started with the name, and the two
+ * attributes are written straight into the span (db.operation.name shares the span name's
+ * bytes, db.query.text is written in place, no copy). A synchronous command with no appended
+ * command before it ends its span with its reply directly, without the FIFO. The rest goes
+ * through redisq's general builder and the span API, with the same result.
  */
 #ifndef OTELP_REDIS_H
 #define OTELP_REDIS_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "span.h"
 
+/* hiredis' version: told once, at first use (redis.c). */
+#define OTELP_REDIS_V_UNKNOWN 0
+#define OTELP_REDIS_V_014     2 /* this or above: known */
+extern atomic_int otelp__redis_version;
+bool otelp__redis_version_known(void);
+
 /* Is the hiredis instrumentation on (configuration, hiredis' version understood)? */
-bool otelp__redis_on(void);
+static inline bool otelp__redis_on(void)
+{
+	return (otelp__cfg.instrumentations & OTELP_INST_HIREDIS) &&
+	       (otelp_likely(atomic_load_explicit(&otelp__redis_version, memory_order_acquire) >=
+	                     OTELP_REDIS_V_014) ||
+	        otelp__redis_version_known());
+}
 
 /* One command being sent (on the hook's stack). */
 struct otelp_redis_cmd {
 	struct otelp_span *span; /* NULL: not traced */
+	struct rconn *conn;      /* the context's entry when begin found it, else NULL */
 	long select_db;          /* SELECT n: n, else -1 */
 	bool subscribe;          /* subscribe-mode command: passes through untraced */
 };

@@ -12,6 +12,11 @@
  * PRE bytes of an argument some rule looks at (snap). Bytes nobody needs are not even produced
  * (no strlen, no snprintf for a hidden value), but every va_list argument is still consumed.
  *
+ * The fast path (the end of this file) takes the usual shapes without the builder: whole
+ * arguments only (a literal word, %s or %b), so each is a pointer and a length, kept in a
+ * small array; the sanitizing rules of the classes it takes are a bit mask per class
+ * (fast_keep). The tests and the fuzzer hold it to the builder's results.
+ *
  * Format language, as hiredis 0.14 redisvFormatCommand reads it:
  *  - a space ends the current argument if one was started ("touched"); runs of spaces, leading
  *    and trailing spaces make no empty argument;
@@ -75,18 +80,22 @@ enum cmd_class {
 	C_HELLO,
 	C_SCRIPT,
 	C_FUNC,
+	C_COUNT, /* how many */
 };
 
 struct cmd {
-	char name[13];
+	union {
+		char name[16]; /* zero-padded */
+		uint64_t w[2]; /* the same bytes, compared a word at a time */
+	} u;
 	unsigned char len;
 	unsigned char cls;
 	bool subscribe;
 };
 
-#define CMD(s, cls, sub)                   \
-	{                                  \
-		s, sizeof(s) - 1, cls, sub \
+#define CMD(s, cls, sub)                             \
+	{                                            \
+		{.name = s}, sizeof(s) - 1, cls, sub \
 	}
 
 /* Sorted (by_letter below depends on it). */
@@ -175,7 +184,7 @@ static const unsigned char by_letter[27] = {
     43, 43, 49, 50, 54, 65, 69, 72, 72, 73, 73, 73, 74,
 };
 
-#define CMD_MAX (sizeof(cmds[0].name) - 1)
+#define CMD_MAX 12 /* the longest name in cmds (at most 16) */
 
 struct rq {
 	struct otelp_redisq *out;
@@ -209,18 +218,63 @@ static bool caseeq(const char *a, size_t n, const char *upper_lit)
 	return upper_lit[n] == '\0';
 }
 
+/* p[0..n), n <= 8, as the first n bytes of a word (in memory order), the others zero. */
+static inline uint64_t load_word(const char *p, size_t n)
+{
+	uint64_t w = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4); /* overlaps lo when n < 8: the same bytes */
+		return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
+	}
+	if (n) {
+		w = (unsigned char)p[0];
+		w |= (uint64_t)(unsigned char)p[n / 2] << (8 * (n / 2));
+		w |= (uint64_t)(unsigned char)p[n - 1] << (8 * (n - 1));
+	}
+#else
+	unsigned char b[8] = {0};
+	memcpy(b, p, n);
+	memcpy(&w, b, 8);
+#endif
+	return w;
+}
+
+/* upper() on each byte of a word. */
+static inline uint64_t upper_word(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = w & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'a') * ones; /* bit 7: low7 >= 'a' (no carry out) */
+	uint64_t gt_z = low7 + (0x7f - 'z') * ones; /* bit 7: low7 > 'z' */
+	uint64_t lower = ge_a & ~gt_z & ~w & (0x80 * ones);
+	return w - (lower >> 2); /* 'a'..'z' - 0x20 */
+}
+
+/* The command named name[0..n), case-insensitively; NULL when not in cmds. */
 static const struct cmd *lookup(const char *name, size_t n)
 {
-	char key[CMD_MAX];
+	uint64_t w0, w1 = 0;
+	unsigned char first_byte;
+	unsigned first;
 
 	if (n == 0 || n > CMD_MAX)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		key[i] = (char)upper((unsigned char)name[i]);
-	if (key[0] < 'A' || key[0] > 'Z')
+	if (n > 8) {
+		w0 = load_word(name, 8);
+		w1 = upper_word(load_word(name + 8, n - 8));
+	} else {
+		w0 = load_word(name, n);
+	}
+	w0 = upper_word(w0);
+	memcpy(&first_byte, &w0, 1); /* the first byte in memory order */
+	first = first_byte;
+	if (first < 'A' || first > 'Z')
 		return NULL;
-	for (unsigned i = by_letter[key[0] - 'A']; i < by_letter[key[0] - 'A' + 1]; i++)
-		if (cmds[i].len == n && memcmp(cmds[i].name + 1, key + 1, n - 1) == 0)
+	for (unsigned i = by_letter[first - 'A']; i < by_letter[first - 'A' + 1]; i++)
+		if (cmds[i].u.w[0] == w0 && cmds[i].u.w[1] == w1 && cmds[i].len == n)
 			return &cmds[i];
 	return NULL;
 }
@@ -705,4 +759,218 @@ bool otelp__redisq_argv(int argc, const char *const *argv, const size_t *argvlen
 		arg_end(&r);
 	}
 	return finish(&r);
+}
+
+/* ---- the fast path ---- */
+
+/*
+ * Sanitized mode: bit i set when argument i of a command of class cls is kept as sent (the
+ * rules of sanitize_plan for the classes the fast path takes; bit 0, the name, always is).
+ * 0 (C_HELLO, C_SCRIPT, C_FUNC): a class the fast path leaves to the general one.
+ */
+#define FAST_ALL ((uint32_t)-1)
+static const uint32_t fast_keep[C_COUNT] = {
+    [C_DEFAULT] = 0x3u,      /* the first argument (the key) */
+    [C_ALL] = FAST_ALL,      /* every argument */
+    [C_SELECT] = FAST_ALL,   /* the same */
+    [C_PAIRS] = 0xAAAAAAABu, /* the keys: 1, 3, 5 ... */
+    [C_HASH] = 0x55555557u,  /* the key and the fields: 1, 2, 4, 6 ... */
+    [C_AUTH] = 0x1u,         /* no argument */
+};
+
+/* What the name tells about the arguments after it, and the text so far. */
+struct fast_plan {
+	uint32_t keep;   /* written as sent */
+	uint32_t need;   /* their length is needed (kept, or SELECT's index) */
+	size_t hidden;   /* the text an argument not kept takes: " ?" (sanitized) or nothing */
+	size_t text_len; /* so far */
+	bool select;
+};
+
+/* The name is a->arg[0], a->len[0]; false for the classes the fast path does not take. */
+static inline __attribute__((always_inline)) bool
+fast_name(struct otelp_redisq_args *a, enum otelp_redisq_mode mode, struct fast_plan *p)
+{
+	size_t n = a->len[0];
+	const struct cmd *c;
+	enum cmd_class cls;
+
+	if (n == 0 || n > sizeof(((struct otelp_redisq *)0)->name) - 1)
+		return false;
+	c = lookup(a->arg[0], n);
+	cls = c ? (enum cmd_class)c->cls : C_DEFAULT;
+	if (!fast_keep[cls])
+		return false;
+	a->subscribe = c && c->subscribe;
+	p->select = cls == C_SELECT;
+	switch (mode) {
+	case OTELP_REDISQ_RAW:
+		p->keep = p->need = FAST_ALL;
+		p->hidden = 0;
+		p->text_len = n;
+		break;
+	case OTELP_REDISQ_NONE:
+		p->keep = 0;
+		p->need = p->select ? 1u << 1 : 0;
+		p->hidden = 0;
+		p->text_len = 0;
+		break;
+	case OTELP_REDISQ_SANITIZED:
+	default:
+		p->keep = p->need = fast_keep[cls];
+		p->hidden = 2;
+		p->text_len = n;
+		break;
+	}
+	return true;
+}
+
+/* Argument i >= 1 is in: its share of the text. */
+static inline void fast_arg(const struct otelp_redisq_args *a, struct fast_plan *p, int i)
+{
+	p->text_len += p->keep & (1u << i) ? 1 + a->len[i] : p->hidden;
+}
+
+/* All the arguments are in (argc of them): false when the text would not fit in cap. */
+static inline __attribute__((always_inline)) bool
+fast_done(struct otelp_redisq_args *a, const struct fast_plan *p, int argc, size_t cap)
+{
+	if (p->text_len > cap)
+		return false;
+	a->argc = argc;
+	a->keep = p->keep;
+	a->text_len = p->text_len;
+	a->select_db = p->select && argc == 2 ? decimal(a->arg[1], a->len[1], INT_MAX) : -1;
+	return true;
+}
+
+bool otelp__redisq_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode mode, size_t cap,
+                            struct otelp_redisq_args *a)
+{
+	struct fast_plan p = {.need = 1};
+	const char *c = fmt;
+	int argc = 0;
+	va_list aq;
+	bool ok = false;
+
+	if (!fmt || !a)
+		return false;
+	a->mode = mode;
+	va_copy(aq, ap);
+	for (;;) {
+		while (*c == ' ')
+			c++;
+		if (!*c) {
+			ok = argc > 0 && fast_done(a, &p, argc, cap);
+			break;
+		}
+		if (argc == OTELP_REDISQ_FAST_ARGS)
+			break;
+		if (*c == '%') {
+			/* a whole %s or %b */
+			if (c[1] == 's' && (c[2] == ' ' || !c[2])) {
+				const char *s = va_arg(aq, const char *);
+				if (!s)
+					break;
+				a->arg[argc] = s;
+				a->len[argc] = p.need & (1u << argc) ? strlen(s) : 0;
+			} else if (c[1] == 'b' && (c[2] == ' ' || !c[2])) {
+				const char *b = va_arg(aq, const char *);
+				size_t n = va_arg(aq, size_t);
+				if (!b && n)
+					break;
+				a->arg[argc] = b ? b : "";
+				a->len[argc] = n;
+			} else {
+				break;
+			}
+			c += 2;
+		} else {
+			/* a whole literal word */
+			const char *e = c;
+			while (*e && *e != ' ' && *e != '%')
+				e++;
+			if (*e == '%')
+				break;
+			a->arg[argc] = c;
+			a->len[argc] = (size_t)(e - c);
+			c = e;
+		}
+		if (argc == 0) {
+			if (!fast_name(a, mode, &p))
+				break;
+		} else {
+			fast_arg(a, &p, argc);
+		}
+		argc++;
+	}
+	va_end(aq);
+	return ok;
+}
+
+bool otelp__redisq_fast_argv(int argc, const char *const *argv, const size_t *argvlen,
+                             enum otelp_redisq_mode mode, size_t cap, struct otelp_redisq_args *a)
+{
+	struct fast_plan p = {.need = 1};
+
+	if (!a || !argv || argc < 1 || argc > OTELP_REDISQ_FAST_ARGS)
+		return false;
+	a->mode = mode;
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		if (!s)
+			return false;
+		a->arg[i] = s;
+		a->len[i] = argvlen ? argvlen[i] : p.need & (1u << i) ? strlen(s) : 0;
+		if (i == 0) {
+			if (!fast_name(a, mode, &p))
+				return false;
+		} else {
+			fast_arg(a, &p, i);
+		}
+	}
+	return fast_done(a, &p, argc, cap);
+}
+
+/* memcpy, without a call for the short strings commands are made of. */
+static inline void copy(char *d, const char *s, size_t n)
+{
+	if (n > 16) {
+		memcpy(d, s, n);
+	} else if (n >= 8) {
+		uint64_t x, y;
+		memcpy(&x, s, 8);
+		memcpy(&y, s + n - 8, 8);
+		memcpy(d, &x, 8);
+		memcpy(d + n - 8, &y, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
+void otelp__redisq_fast_text(const struct otelp_redisq_args *a, char *text)
+{
+	char *t = text;
+
+	if (a->mode == OTELP_REDISQ_NONE)
+		return;
+	copy(t, a->arg[0], a->len[0]);
+	t += a->len[0];
+	for (int i = 1; i < a->argc; i++) {
+		*t++ = ' ';
+		if (a->keep & (1u << i)) {
+			copy(t, a->arg[i], a->len[i]);
+			t += a->len[i];
+		} else {
+			*t++ = '?';
+		}
+	}
 }

@@ -27,6 +27,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum otelp_redisq_mode {
 	OTELP_REDISQ_SANITIZED, /* keys (and hash fields) kept, every value -> ? */
@@ -59,5 +60,47 @@ bool otelp__redisq_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode mode,
 bool otelp__redisq_argv(int argc, const char *const *argv, const size_t *argvlen,
                         enum otelp_redisq_mode mode, char *text, size_t cap,
                         struct otelp_redisq *out);
+
+/*
+ * The fast path, for the shapes nearly every program sends: at most OTELP_REDISQ_FAST_ARGS
+ * arguments, each a whole literal word of the format (no '%' in it) or a whole "%s" or "%b"
+ * (argv: every argv[i] non-NULL), the name 1 to 63 bytes long and not HELLO, EVAL, EVAL_RO,
+ * EVALSHA, EVALSHA_RO, FCALL or FCALL_RO, the text at most cap bytes. In two steps, so that a
+ * caller can put the text where it is kept (a span) once the name is known:
+ *
+ *	struct otelp_redisq_args a;
+ *	if (otelp__redisq_fast_fmt(fmt, ap, mode, cap, &a)) {
+ *		... a.arg[0], a.len[0]: the name; a.text_len bytes of room ...
+ *		otelp__redisq_fast_text(&a, text);
+ *	} else {
+ *		otelp__redisq_fmt(fmt, ap, mode, text, cap, &q);
+ *	}
+ *
+ * When a fast_* function returns true, the facts and the text are exactly what the general
+ * function gives with the same mode and cap (argc, name, select_db, subscribe, text_len; the
+ * name is a.arg[0], not cut). False: not one of these shapes (or the text longer than cap);
+ * *a is then unspecified, and the caller uses the general function (which also tells a format
+ * or argv that is invalid). Pure functions, like the general ones.
+ * The argument pointers are the caller's (va_list or argv): valid as long as those are.
+ */
+#define OTELP_REDISQ_FAST_ARGS 8
+
+struct otelp_redisq_args {
+	const char *arg[OTELP_REDISQ_FAST_ARGS]; /* arg[0]: the command name */
+	size_t len[OTELP_REDISQ_FAST_ARGS];      /* set for the name and every argument used */
+	int argc;
+	enum otelp_redisq_mode mode;
+	uint32_t keep;   /* bit i: argument i is written as sent, else as `?` (i >= 1) */
+	size_t text_len; /* the text's length; 0 in OTELP_REDISQ_NONE mode */
+	long select_db;
+	bool subscribe;
+};
+
+bool otelp__redisq_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode mode, size_t cap,
+                            struct otelp_redisq_args *a);
+bool otelp__redisq_fast_argv(int argc, const char *const *argv, const size_t *argvlen,
+                             enum otelp_redisq_mode mode, size_t cap, struct otelp_redisq_args *a);
+/* Write the text: a->text_len bytes at text. */
+void otelp__redisq_fast_text(const struct otelp_redisq_args *a, char *text);
 
 #endif

@@ -22,6 +22,10 @@
  * printing conversions with snprintf) into arguments, and redisq must agree: same validity,
  * raw text = those arguments joined, and every mode equal to the argv path on them.
  *
+ * The fast path (otelp__redisq_fast_fmt/_argv + _text), whenever it takes a command, must give
+ * exactly what the general path gave: facts, text length and bytes, in every mode and at the
+ * small capacity too.
+ *
  * A failed invariant calls abort().
  */
 #include <limits.h>
@@ -158,6 +162,20 @@ static void same_facts(const struct otelp_redisq *a, const struct otelp_redisq *
 	CHECK(a->select_db == b->select_db && a->subscribe == b->subscribe);
 }
 
+/* The fast path took the command: the same as the general path (q, text) at capacity cap. */
+static void same_as_fast(const struct otelp_redisq_args *a, const struct otelp_redisq *q,
+                         const char *text, size_t cap)
+{
+	CHECK(a->argc == q->argc && a->len[0] == q->name_len && a->len[0] >= 1);
+	CHECK(memcmp(a->arg[0], q->name, q->name_len) == 0);
+	CHECK(a->select_db == q->select_db && a->subscribe == q->subscribe);
+	CHECK(a->text_len <= cap && a->text_len == q->text_len);
+	char *t = malloc(a->text_len ? a->text_len : 1);
+	otelp__redisq_fast_text(a, t);
+	CHECK(a->text_len == 0 || memcmp(t, text, a->text_len) == 0);
+	free(t);
+}
+
 static void check_zeroed(const struct otelp_redisq *q)
 {
 	CHECK(q->argc == 0 && q->name_len == 0 && q->name[0] == '\0' && q->text_len == 0);
@@ -233,6 +251,12 @@ static void fuzz_argv(uint8_t ctl, size_t small, const uint8_t *p, size_t n)
 	for (int m = 0; m < 3; m++)
 		full[m] = malloc(big);
 	argv_all(argc, argv, len, use_len, full, big, fl, q);
+	for (int m = 0; m < 3 && argc >= 1; m++) {
+		struct otelp_redisq_args a;
+		if (otelp__redisq_fast_argv(argc, (const char *const *)argv, use_len ? len : NULL,
+		                            (enum otelp_redisq_mode)m, big, &a))
+			same_as_fast(&a, &q[m], full[m], big);
+	}
 	if (argc >= 1) {
 		/* raw = joined */
 		char *want = malloc(big);
@@ -257,6 +281,10 @@ static void fuzz_argv(uint8_t ctl, size_t small, const uint8_t *p, size_t n)
 		same_facts(&qs, &q[m]);
 		size_t w = small < fl[m] ? small : fl[m];
 		CHECK(qs.text_len == w && memcmp(t, full[m], w) == 0);
+		struct otelp_redisq_args a;
+		if (otelp__redisq_fast_argv(argc, (const char *const *)argv, use_len ? len : NULL,
+		                            (enum otelp_redisq_mode)m, small, &a))
+			same_as_fast(&a, &qs, t, small);
 		free(t);
 	}
 	for (int m = 0; m < 3; m++)
@@ -606,6 +634,18 @@ static bool call_va(const char *fmt, enum otelp_redisq_mode mode, char *text, si
 	return ok;
 }
 
+static bool call_fast_va(const char *fmt, enum otelp_redisq_mode mode, size_t cap,
+                         struct otelp_redisq_args *a, ...)
+{
+	va_list ap;
+	bool ok;
+
+	va_start(ap, a);
+	ok = otelp__redisq_fast_fmt(fmt, ap, mode, cap, a);
+	va_end(ap);
+	return ok;
+}
+
 #define A_S(k) v->s[k]
 #define A_B(k) (const void *)v->bp[k], v->bn[k]
 #define A_I(k) v->i[k]
@@ -630,6 +670,19 @@ static bool call_fmt(int pat, const char *fmt, const struct vals *v, enum otelp_
 		return call_va(fmt, mode, text, cap, q, ALL(P1));
 	default:
 		return call_va(fmt, mode, text, cap, q, ALL(P2));
+	}
+}
+
+static bool call_fast(int pat, const char *fmt, const struct vals *v, enum otelp_redisq_mode mode,
+                      size_t cap, struct otelp_redisq_args *a)
+{
+	switch (pat) {
+	case 0:
+		return call_fast_va(fmt, mode, cap, a, ALL(P0));
+	case 1:
+		return call_fast_va(fmt, mode, cap, a, ALL(P1));
+	default:
+		return call_fast_va(fmt, mode, cap, a, ALL(P2));
 	}
 }
 
@@ -671,6 +724,11 @@ static void fuzz_fmt(uint8_t ctl, size_t small, const uint8_t *p, size_t n)
 			check_zeroed(&q[md]);
 		else
 			fl[md] = q[md].text_len;
+		struct otelp_redisq_args a;
+		if (call_fast(pat, fmt, &v, (enum otelp_redisq_mode)md, big, &a)) {
+			CHECK(ok);
+			same_as_fast(&a, &q[md], full[md], big);
+		}
 	}
 	if (want_ok) {
 		CHECK(m.argc < MAXA);
@@ -702,6 +760,9 @@ static void fuzz_fmt(uint8_t ctl, size_t small, const uint8_t *p, size_t n)
 		size_t w = small < fl[md] ? small : fl[md];
 		CHECK(qs.text_len <= w && memcmp(t, full[md], qs.text_len) == 0);
 		CHECK(qs.text_len == w || (m.longconv && qs.text_len + 1 == w));
+		struct otelp_redisq_args a;
+		if (call_fast(pat, fmt, &v, (enum otelp_redisq_mode)md, small, &a))
+			same_as_fast(&a, &qs, t, small);
 		free(t);
 		for (int i = 0; i < m.argc; i++)
 			free(argv[i]);

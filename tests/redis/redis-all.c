@@ -7,6 +7,10 @@
  * Usage: redis-all MODE PORT [SOCKET]
  *   sync               redisCommand with %s %b %d, redisvCommand (through a variadic
  *                      wrapper), redisCommandArgv (with and without argvlen), lowercase names
+ *   shapes             the usual command shapes with unusual arguments: keys with spaces,
+ *                      control bytes, NUL, long keys around the text's 1536-byte cut, the
+ *                      name as %s, empty and many arguments, commands outside the sanitizing
+ *                      table, AUTH, SELECT, MULTI/EXEC, appended and argv forms
  *   pipeline           redisAppendCommand x100, then redisGetReply x100
  *   pipeline-variants  redisAppendCommandArgv x10 and redisvAppendCommand x10, then 20 replies
  *   async              libevent: redisAsyncCommand x20 with private data, redisvAsyncCommand,
@@ -234,6 +238,76 @@ static int mode_sync(void)
 	show_free("EXPIRE k 100", redisCommand(c, "EXPIRE k 100"), "(integer) 1");
 	show_free("PING", redisCommand(c, "PING"), "status PONG");
 	show_free("DEL k k1 k2", redisCommand(c, "DEL k k1 k2"), "(integer) 3");
+	redisFree(c);
+	return 0;
+}
+
+/*
+ * Long keys: the text "GET " + key is cut at 1536 bytes (sanitized), raw escaping stops at
+ * 1533; these lengths sit on both sides of both cuts.
+ */
+static const size_t long_keys[] = {1529, 1530, 1532, 1533, 1600};
+
+static int mode_shapes(void)
+{
+	redisContext *c = connect_tcp();
+	static const char ctl[] = {'k', '\x01', '\x7f', 'z'};
+	static const char nul[] = {'n', '\0', 'l'};
+	static char key[2000];
+	char label[64];
+
+	show_free("SET (key with spaces)", redisCommand(c, "SET %s %s", "key with spaces", "v"),
+	          "status OK");
+	show_free("GET (key with spaces)", redisCommand(c, "GET %s", "key with spaces"), "\"v\"");
+	show_free("SET (control bytes)", redisCommand(c, "SET %b %s", ctl, sizeof(ctl), "w"),
+	          "status OK");
+	show_free("GET (control bytes)", redisCommand(c, "GET %b", ctl, sizeof(ctl)), "\"w\"");
+	show_free("GET (NUL)", redisCommand(c, "GET %b", nul, sizeof(nul)), "(nil)");
+	show_free("GET (empty key)", redisCommand(c, "GET %s", ""), "(nil)");
+	show_free("GET (name as %s, two spaces)", redisCommand(c, "%s  %s", "GET", "k"), "(nil)");
+	for (size_t i = 0; i < sizeof(long_keys) / sizeof(long_keys[0]); i++) {
+		memset(key, 'a' + (int)i, long_keys[i]);
+		key[long_keys[i]] = '\0';
+		snprintf(label, sizeof(label), "GET (key of %zu bytes)", long_keys[i]);
+		show_free(label, redisCommand(c, "GET %s", key), "(nil)");
+	}
+	show_free("hset (lowercase)", redisCommand(c, "hset %s %s %s", "h", "f", "v"),
+	          "(integer) 1");
+	show_free("APPEND (not in the table)", redisCommand(c, "APPEND %s %s", "ap", "xyz"),
+	          "(integer) 3");
+	show_free("MSET (pairs)", redisCommand(c, "MSET %s %s %s %s", "m1", "1", "m2", "2"),
+	          "status OK");
+	show_free(
+	    "DEL (8 arguments)",
+	    redisCommand(c, "DEL %s %s %s %s %s %s %s", "d1", "d2", "d3", "d4", "d5", "d6", "d7"),
+	    "(integer) 0");
+	show_free("DEL (9 arguments)", redisCommand(c, "DEL d1 d2 d3 d4 d5 d6 d7 d8"),
+	          "(integer) 0");
+	show_free("AUTH (no password set)", redisCommand(c, "AUTH %s", "secret"), NULL);
+	show_free("SELECT 2", redisCommand(c, "SELECT %s", "2"), "status OK");
+	show_free("GET (db 2)", redisCommand(c, "GET %s", "k"), "(nil)");
+	show_free("select 0 (lowercase)", redisCommand(c, "select 0"), "status OK");
+	show_free("MULTI", redisCommand(c, "MULTI"), "status OK");
+	show_free("INCR (queued)", redisCommand(c, "INCR %s", "cnt"), "status QUEUED");
+	show_free("EXEC", redisCommand(c, "EXEC"), "[(integer) 1]");
+	{
+		const char *argv[] = {"SET", "argv key", "argv value"};
+		show_free("SET (argv, no lengths)", redisCommandArgv(c, 3, argv, NULL),
+		          "status OK");
+	}
+	if (redisAppendCommand(c, "GET %s", "key with spaces") != REDIS_OK ||
+	    redisAppendCommand(c, "HGET %s %s", "h", "f") != REDIS_OK)
+		return 2;
+	for (int i = 0; i < 2; i++) {
+		void *r = NULL;
+		snprintf(label, sizeof(label), "appended reply %d (rc %d)", i,
+		         redisGetReply(c, &r));
+		show_free(label, r, i == 0 ? "\"v\"" : "\"v\"");
+	}
+	show_free("DEL (clean up)",
+	          redisCommand(c, "DEL %s %b %s %s %s %s %s", "key with spaces", ctl, sizeof(ctl),
+	                       "h", "ap", "m1", "m2", "cnt"),
+	          NULL);
 	redisFree(c);
 	return 0;
 }
@@ -808,6 +882,7 @@ static const struct {
 	int (*fn)(void);
 } modes[] = {
     {"sync", mode_sync},
+    {"shapes", mode_shapes},
     {"pipeline", mode_pipeline},
     {"pipeline-variants", mode_pipeline_variants},
     {"async", mode_async},

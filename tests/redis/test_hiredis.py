@@ -375,6 +375,108 @@ class Sync(RedisBase):
         self.check_span(b, "GET", "GET dl:key")
 
 
+def _shapes():
+    """(span name, sanitized text, raw text, db.namespace, error) of redis-all shapes."""
+    ctl = "k\x01\x7fz"
+    ctl_raw = "k\\x01\\x7fz"
+    out = [
+        ("SET", "SET key with spaces ?", "SET key with spaces v"),
+        ("GET", "GET key with spaces", "GET key with spaces"),
+        ("SET", "SET %s ?" % ctl, "SET %s w" % ctl_raw),
+        ("GET", "GET " + ctl, "GET " + ctl_raw),
+        # A NUL ends a string on the wire (src/otlp_encode.c); raw writes it \x00.
+        ("GET", "GET n", "GET n\\x00l"),
+        ("GET", "GET ", "GET "),
+        ("GET", "GET k", "GET k"),
+    ]
+    # The text is cut at 1536 bytes; raw escaping stops at 1533 (room for one \xNN).
+    for i, n in enumerate([1529, 1530, 1532, 1533, 1600]):
+        t = "GET " + chr(ord("a") + i) * n
+        out.append(("GET", t[:1536], t[:1533]))
+    out += [
+        ("hset", "hset h f ?", "hset h f v"),
+        ("APPEND", "APPEND ap ?", "APPEND ap xyz"),
+        ("MSET", "MSET m1 ? m2 ?", "MSET m1 1 m2 2"),
+        ("DEL", "DEL d1 d2 d3 d4 d5 d6 d7", None),
+        ("DEL", "DEL d1 d2 d3 d4 d5 d6 d7 d8", None),
+        ("AUTH", "AUTH ?", "AUTH secret"),
+        ("SELECT", "SELECT 2", None),
+        ("GET", "GET k", None),
+        ("select", "select 0", None),
+        ("MULTI", "MULTI", None),
+        ("INCR", "INCR cnt", None),
+        ("EXEC", "EXEC", None),
+        ("SET", "SET argv key ?", "SET argv key argv value"),
+        ("GET", "GET key with spaces", None),
+        ("HGET", "HGET h f", None),
+        ("DEL", "DEL key with spaces %s h ap m1 m2 cnt" % ctl,
+         "DEL key with spaces %s h ap m1 m2 cnt" % ctl_raw),
+    ]
+    res = []
+    db = "0"
+    for name, san, raw in out:
+        res.append((name, san, raw if raw is not None else san, db,
+                    "ERR" if name == "AUTH" else None))
+        if name.upper() == "SELECT":
+            db = san.split()[1]  # the commands after it (not the SELECT itself)
+    return res
+
+
+SHAPES = _shapes()
+
+
+class Shapes(RedisBase):
+    """The usual shapes of commands with unusual arguments: every span exactly as
+    docs/databases.md says, in each text mode and with attribute limits."""
+
+    def shapes(self, mode, extra=None):
+        svc = "redis-shapes-" + mode
+        e = dict(extra or {})
+        if mode != "default":
+            e["OTEL_PRELOAD_DB_QUERY_TEXT"] = mode
+        self.same_output("shapes", svc, e)
+        return self.exact_spans(len(SHAPES), svc)
+
+    def check_all(self, mode):
+        spans = self.shapes(mode)
+        qmode = "sanitized" if mode == "default" else mode
+        for i, (s, (name, san, raw, ns, err)) in enumerate(zip(spans, SHAPES)):
+            with self.subTest(command=i, text=raw[:40]):
+                self.check_span(s, name, raw if mode == "raw" else san, ns=ns,
+                                query_mode=qmode, status=ERROR if err else UNSET, error=err)
+
+    def test_shapes_sanitized(self):
+        self.check_all("default")
+
+    def test_shapes_raw(self):
+        self.check_all("raw")
+
+    def test_shapes_text_off(self):
+        self.check_all("off")
+
+    def test_shapes_value_length_limit(self):
+        """Every string value cut to 7 characters (the name's too; not the span name)."""
+        spans = self.shapes("default", {"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "7"})
+        for i, (s, (name, san, raw, ns, err)) in enumerate(zip(spans, SHAPES)):
+            with self.subTest(command=i, text=san[:40]):
+                self.assertEqual(s["name"], name)
+                self.assertEqual(attrs(s).get("db.operation.name"), name[:7])
+                self.assertEqual(text(s), san[:7])
+                self.assertEqual(attrs(s).get("server.address"), "127.0.0.1"[:7])
+
+    def test_shapes_attribute_count_limit(self):
+        """The connection's six attributes and db.operation.name fit, db.query.text does not
+        (counted as dropped)."""
+        spans = self.shapes("default", {"OTEL_ATTRIBUTE_COUNT_LIMIT": "7"})
+        for i, (s, (name, san, raw, ns, err)) in enumerate(zip(spans, SHAPES)):
+            with self.subTest(command=i, text=san[:40]):
+                a = attrs(s)
+                self.assertEqual(a.get("db.operation.name"), name)
+                self.assertNotIn("db.query.text", a)
+                self.assertEqual(len(a), 7, sorted(a))  # error.type does not fit either
+                self.assertGreaterEqual(s.get("droppedAttributesCount", 0), 1)
+
+
 class Pipelines(RedisBase):
     def test_pipeline_100_appends_100_replies(self):
         svc = "redis-pipeline"

@@ -80,6 +80,62 @@ static void split(const char *s, struct args *a)
 	}
 }
 
+/* ---- the fast path against the general one ---- */
+
+static int fast_taken; /* how many times the fast path took a command and was compared */
+
+/*
+ * The fast path's result, when it takes the command, must be the general path's: ok, q and
+ * text (cap: the capacity both were given). The text goes to an exact heap buffer.
+ */
+static void check_fast(bool fast, const struct otelp_redisq_args *a, bool ok,
+                       const struct otelp_redisq *q, const char *text, size_t cap)
+{
+	if (!fast)
+		return;
+	fast_taken++;
+	ck_assert_msg(ok, "the fast path took a command the general one rejects");
+	ck_assert_int_eq(a->argc, q->argc);
+	ck_assert_uint_ge(a->len[0], 1);
+	ck_assert_uint_le(a->len[0], 63);
+	ck_assert_uint_eq(a->len[0], q->name_len);
+	ck_assert(memcmp(a->arg[0], q->name, q->name_len) == 0);
+	ck_assert_int_eq(a->select_db, q->select_db);
+	ck_assert_int_eq(a->subscribe, q->subscribe);
+	ck_assert_uint_le(a->text_len, cap);
+	ck_assert_msg(a->text_len == q->text_len, "fast text_len %zu, general %zu", a->text_len,
+	              q->text_len);
+	char *t = malloc(a->text_len ? a->text_len : 1);
+	ck_assert_ptr_nonnull(t);
+	otelp__redisq_fast_text(a, t);
+	ck_assert_msg(a->text_len == 0 || memcmp(t, text, a->text_len) == 0,
+	              "fast text \"%.*s\", general \"%.*s\"", (int)a->text_len, t, (int)q->text_len,
+	              text);
+	free(t);
+}
+
+static void check_fast_fmt(const char *fmt, va_list ap, enum otelp_redisq_mode mode, size_t cap,
+                           bool ok, const struct otelp_redisq *q, const char *text)
+{
+	struct otelp_redisq_args a;
+	va_list aq;
+
+	va_copy(aq, ap);
+	bool fast = otelp__redisq_fast_fmt(fmt, aq, mode, cap, &a);
+	va_end(aq);
+	check_fast(fast, &a, ok, q, text, cap);
+}
+
+static void check_fast_argv(int argc, const char *const *argv, const size_t *argvlen,
+                            enum otelp_redisq_mode mode, size_t cap, bool ok,
+                            const struct otelp_redisq *q, const char *text)
+{
+	struct otelp_redisq_args a;
+	bool fast = otelp__redisq_fast_argv(argc, argv, argvlen, mode, cap, &a);
+
+	check_fast(fast, &a, ok, q, text, cap);
+}
+
 /* The argv path on exact copies of a's arguments. */
 static bool run_argv(const struct args *a, enum otelp_redisq_mode mode, char *text, size_t cap,
                      struct otelp_redisq *q)
@@ -90,6 +146,7 @@ static bool run_argv(const struct args *a, enum otelp_redisq_mode mode, char *te
 	for (int i = 0; i < a->argc; i++)
 		copy[i] = exact(a->ptr[i], a->len[i]);
 	ok = otelp__redisq_argv(a->argc, (const char *const *)copy, a->len, mode, text, cap, q);
+	check_fast_argv(a->argc, (const char *const *)copy, a->len, mode, cap, ok, q, text);
 	for (int i = 0; i < a->argc; i++)
 		free(copy[i]);
 	return ok;
@@ -98,11 +155,14 @@ static bool run_argv(const struct args *a, enum otelp_redisq_mode mode, char *te
 static bool run_fmt(enum otelp_redisq_mode mode, char *text, size_t cap, struct otelp_redisq *q,
                     const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, aq;
 	bool ok;
 
 	va_start(ap, fmt);
+	va_copy(aq, ap);
 	ok = otelp__redisq_fmt(fmt, ap, mode, text, cap, q);
+	check_fast_fmt(fmt, aq, mode, cap, ok, q, text);
+	va_end(aq);
 	va_end(ap);
 	return ok;
 }
@@ -191,7 +251,7 @@ static int oracle_cases;
  */
 static void oracle(const char *fmt, ...)
 {
-	va_list ap, a_h, a_raw, a_san, a_none;
+	va_list ap, a_h, a_raw, a_san, a_none, f_raw, f_san, f_none;
 	char *cmd = NULL;
 	char *text = malloc(TEXT_CAP), *text2 = malloc(TEXT_CAP), *want = malloc(TEXT_CAP);
 	struct otelp_redisq q, q2;
@@ -204,8 +264,12 @@ static void oracle(const char *fmt, ...)
 	va_copy(a_raw, ap);
 	va_copy(a_san, ap);
 	va_copy(a_none, ap);
+	va_copy(f_raw, ap);
+	va_copy(f_san, ap);
+	va_copy(f_none, ap);
 	int n = h_vformat(&cmd, fmt, a_h);
 	bool ok = otelp__redisq_fmt(fmt, a_raw, OTELP_REDISQ_RAW, text, TEXT_CAP, &q);
+	check_fast_fmt(fmt, f_raw, OTELP_REDISQ_RAW, TEXT_CAP, ok, &q, text);
 	if (n < 0) {
 		ck_assert_msg(!ok, "\"%s\": hiredis rejects it, we accept it", fmt);
 		assert_zeroed(&q);
@@ -234,6 +298,7 @@ static void oracle(const char *fmt, ...)
 	ck_assert(q2.text_len == q.text_len && memcmp(text, text2, q.text_len) == 0);
 
 	ck_assert(otelp__redisq_fmt(fmt, a_san, OTELP_REDISQ_SANITIZED, text, TEXT_CAP, &q));
+	check_fast_fmt(fmt, f_san, OTELP_REDISQ_SANITIZED, TEXT_CAP, true, &q, text);
 	ck_assert(run_argv(&a, OTELP_REDISQ_SANITIZED, text2, TEXT_CAP, &q2));
 	assert_same_facts(&q, &q2);
 	ck_assert_msg(q2.text_len == q.text_len && memcmp(text, text2, q.text_len) == 0,
@@ -241,6 +306,7 @@ static void oracle(const char *fmt, ...)
 	              (int)q2.text_len, text2);
 
 	ck_assert(otelp__redisq_fmt(fmt, a_none, OTELP_REDISQ_NONE, NULL, 0, &q));
+	check_fast_fmt(fmt, f_none, OTELP_REDISQ_NONE, 0, true, &q, NULL);
 	ck_assert(run_argv(&a, OTELP_REDISQ_NONE, NULL, 0, &q2));
 	assert_same_facts(&q, &q2);
 	ck_assert_uint_eq(q.text_len, 0);
@@ -250,6 +316,9 @@ done:
 	va_end(a_raw);
 	va_end(a_san);
 	va_end(a_none);
+	va_end(f_raw);
+	va_end(f_san);
+	va_end(f_none);
 	va_end(ap);
 	if (cmd)
 		h_free(cmd);
@@ -745,6 +814,179 @@ START_TEST(facts_argv_strlen)
 }
 END_TEST
 
+/* ---- the fast path ---- */
+
+/* fmt in every mode through both paths, the fast one at several capacities: taken or not. */
+static bool fast_fmt_case(bool want_taken, const char *fmt, ...)
+{
+	char *text = malloc(TEXT_CAP);
+	bool taken_any = false;
+
+	for (int m = OTELP_REDISQ_SANITIZED; m <= OTELP_REDISQ_NONE; m++) {
+		enum otelp_redisq_mode mode = (enum otelp_redisq_mode)m;
+		struct otelp_redisq q;
+		struct otelp_redisq_args a;
+		va_list ap, aq;
+
+		va_start(ap, fmt);
+		va_copy(aq, ap);
+		bool ok = otelp__redisq_fmt(fmt, aq, mode, text, TEXT_CAP, &q);
+		va_end(aq);
+		va_copy(aq, ap);
+		bool fast = otelp__redisq_fast_fmt(fmt, aq, mode, TEXT_CAP, &a);
+		va_end(aq);
+		ck_assert_msg(fast == want_taken, "\"%s\" (mode %d): fast path %s", fmt, m,
+		              fast ? "taken" : "not taken");
+		taken_any |= fast;
+		check_fast(fast, &a, ok, &q, text, TEXT_CAP);
+		/* a capacity the text does not fit in: the fast path declines */
+		size_t full = q.text_len;
+		for (size_t cap = full > 2 ? full - 2 : 0; cap <= full + 1; cap++) {
+			va_copy(aq, ap);
+			fast = otelp__redisq_fast_fmt(fmt, aq, mode, cap, &a);
+			va_end(aq);
+			ck_assert(!fast ||
+			          (want_taken && (cap >= full || mode == OTELP_REDISQ_NONE)));
+			va_copy(aq, ap);
+			ok = otelp__redisq_fmt(fmt, aq, mode, text, cap, &q);
+			va_end(aq);
+			check_fast(fast, &a, ok, &q, text, cap);
+		}
+		va_end(ap);
+	}
+	free(text);
+	return taken_any;
+}
+
+START_TEST(fast_taken_shapes)
+{
+	static const char ctl[] = {'k', '\x01', '\0', 'z'};
+	char longkey[1600], name63[64], name64[65];
+
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	memset(name63, 'N', 63);
+	name63[63] = '\0';
+	memset(name64, 'N', 64);
+	name64[64] = '\0';
+
+	fast_fmt_case(true, "GET %s", "key");
+	fast_fmt_case(true, "get %s", "key");
+	fast_fmt_case(true, "GET %s", "key with spaces");
+	fast_fmt_case(true, "GET %s", "");
+	fast_fmt_case(true, "GET %b", ctl, sizeof(ctl));
+	fast_fmt_case(true, "GET %b", (const char *)NULL, (size_t)0);
+	fast_fmt_case(true, "SET %s %s", "k", "v");
+	fast_fmt_case(true, "SET %b %b", "k", (size_t)1, ctl, sizeof(ctl));
+	fast_fmt_case(true, "  SET   %s   %s  ", "k", "v");
+	fast_fmt_case(true, "%s %s", "GET", "k");
+	fast_fmt_case(true, "%s %s %s", "AUTH", "user", "pass");
+	fast_fmt_case(true, "%b %s", "HGET", (size_t)4, "h");
+	fast_fmt_case(true, "GET key");
+	fast_fmt_case(true, "PING");
+	fast_fmt_case(true, "MULTI");
+	fast_fmt_case(true, "EXEC");
+	fast_fmt_case(true, "SELECT %s", "3");
+	fast_fmt_case(true, "select 07");
+	fast_fmt_case(true, "SELECT %s %s", "3", "4");
+	fast_fmt_case(true, "SELECT 99999999999");
+	fast_fmt_case(true, "HSET %s %s %s %s %s", "h", "f1", "v1", "f2", "v2");
+	fast_fmt_case(true, "hmset %s %s %s %s", "h", "f1", "v1", "f2");
+	fast_fmt_case(true, "MSET %s %s %s %s", "k1", "v1", "k2", "v2");
+	fast_fmt_case(true, "MGET a b c d e f g");
+	fast_fmt_case(true, "SUBSCRIBE %s", "ch");
+	fast_fmt_case(true, "monitor");
+	fast_fmt_case(true, "NOSUCHCOMMAND %s %s", "a", "b");
+	fast_fmt_case(true, "APPEND %s %s", "k", "v");
+	fast_fmt_case(true, "GET %s", longkey);
+	fast_fmt_case(true, "%s k", name63);
+	fast_fmt_case(true, "G\x80T %s", "k");
+
+	fast_fmt_case(false, "GET %s %s %s %s %s %s %s %s", "1", "2", "3", "4", "5", "6", "7", "8");
+	fast_fmt_case(false, "%s k", name64);
+	fast_fmt_case(false, "%s k", "");
+	fast_fmt_case(false, "GET %d", 5);
+	fast_fmt_case(false, "GET k:%s", "x");
+	fast_fmt_case(false, "GET %s:x", "x");
+	fast_fmt_case(false, "GET %s%s", "a", "b");
+	fast_fmt_case(false, "GET 100%%");
+	fast_fmt_case(false, "GET 100%");
+	fast_fmt_case(false, "GET %5");
+	fast_fmt_case(false, "GET %s", (const char *)NULL);
+	fast_fmt_case(false, "GET %b", (const char *)NULL, (size_t)3);
+	fast_fmt_case(false, "EVAL %s %s %s", "return 1", "1", "k");
+	fast_fmt_case(false, "evalsha %s 0", "abc");
+	fast_fmt_case(false, "FCALL_RO f 0");
+	fast_fmt_case(false, "HELLO 3 AUTH %s %s", "u", "p");
+	fast_fmt_case(false, "");
+	fast_fmt_case(false, "   ");
+}
+END_TEST
+
+/* The argv path: every mode, with and without lengths, against the general path. */
+START_TEST(fast_argv)
+{
+	static const struct {
+		int argc;
+		const char *argv[10];
+		bool taken;
+	} cases[] = {
+	    {2, {"GET", "k"}, true},
+	    {3, {"set", "k", "v"}, true},
+	    {5, {"HSET", "h", "f", "v", "g"}, true},
+	    {2, {"SELECT", "12"}, true},
+	    {2, {"SUBSCRIBE", "c"}, true},
+	    {8, {"DEL", "a", "b", "c", "d", "e", "f", "g"}, true},
+	    {9, {"DEL", "a", "b", "c", "d", "e", "f", "g", "h"}, false},
+	    {4, {"EVAL", "s", "1", "k"}, false},
+	    {1, {""}, false},
+	    {0, {NULL}, false},
+	};
+	char *text = malloc(TEXT_CAP);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len[10];
+		for (int k = 0; k < cases[i].argc; k++)
+			len[k] = strlen(cases[i].argv[k]);
+		for (int m = OTELP_REDISQ_SANITIZED; m <= OTELP_REDISQ_NONE; m++) {
+			for (int with_len = 0; with_len < 2; with_len++) {
+				struct otelp_redisq q;
+				struct otelp_redisq_args a;
+				const size_t *lp = with_len ? len : NULL;
+				enum otelp_redisq_mode mode = (enum otelp_redisq_mode)m;
+				bool ok = otelp__redisq_argv(cases[i].argc, cases[i].argv, lp, mode,
+				                             text, TEXT_CAP, &q);
+				bool fast = otelp__redisq_fast_argv(cases[i].argc, cases[i].argv,
+				                                    lp, mode, TEXT_CAP, &a);
+				ck_assert_msg(fast == cases[i].taken, "case %zu mode %d", i, m);
+				check_fast(fast, &a, ok, &q, text, TEXT_CAP);
+			}
+		}
+	}
+	/* A NULL argument (with a zero length: an empty one) goes to the general path. */
+	{
+		const char *argv[] = {"GET", NULL};
+		const size_t len[] = {3, 0};
+		struct otelp_redisq_args a;
+		ck_assert(
+		    !otelp__redisq_fast_argv(2, argv, len, OTELP_REDISQ_SANITIZED, TEXT_CAP, &a));
+	}
+	free(text);
+}
+END_TEST
+
+/* run_fmt and run_argv (and so every other test) compare the fast path when it is taken. */
+START_TEST(fast_compared_everywhere)
+{
+	int before = fast_taken;
+
+	ck_assert_str_eq(san("GET k"), "GET k");
+	ck_assert_int_eq(fast_taken, before + 2); /* argv and format */
+	ck_assert_str_eq(san("EVAL s 1 k v"), "EVAL ? 1 k ?");
+	ck_assert_int_eq(fast_taken, before + 2); /* not taken */
+}
+END_TEST
+
 /* ---- capacities ---- */
 
 #define GUARD 16
@@ -869,6 +1111,11 @@ int main(void)
 	tcase_add_test(tc, facts_select);
 	tcase_add_test(tc, facts_subscribe);
 	tcase_add_test(tc, facts_argv_strlen);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fast");
+	tcase_add_test(tc, fast_taken_shapes);
+	tcase_add_test(tc, fast_argv);
+	tcase_add_test(tc, fast_compared_everywhere);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("caps");
 	tcase_add_test(tc, caps);

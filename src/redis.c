@@ -315,63 +315,11 @@ static void begin(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_red
 	if (!s)
 		return;
 	conn_attrs(s, rc);
-	otelp__span_add_str(s, "db.operation.name", q->name, q->name_len);
+	otelp__span_add_str_k(s, OTELP_KEY(DB_OPERATION_NAME), q->name, q->name_len);
 	add_text(s, text_mode(), text, q->text_len);
 	cmd->span = s;
 	if (rc && q->select_db >= 0)
 		rc->db_sent = q->select_db; /* the commands sent after it run there */
-}
-
-/*
- * db.operation.name and db.query.text of a fast-path command written straight into the span
- * (span.h): the name's value is the span name's bytes, the text is written once, in place.
- * Exactly what otelp__span_add_str would store, so only when none of its rules would act:
- * no value length limit, room for both attributes and their bytes, and (raw mode) a text
- * without control bytes that the escaping loop would not cut. False: nothing was stored,
- * the caller adds them the ordinary way.
- */
-#define KEY_OP   "db.operation.name"
-#define KEY_TEXT "db.query.text"
-#define KEYS_LEN (sizeof(KEY_OP KEY_TEXT) - 1)
-
-static bool fast_attrs(struct otelp_span *s, const struct otelp_redisq_args *a)
-{
-	unsigned n = a->text_len ? 2 : 1;
-	size_t at = s->arena_used;
-
-	if (!s->recording || s->ended)
-		return true; /* add_str would store nothing */
-	if (otelp__cfg.limits.attr_value_length != UINT32_MAX ||
-	    s->n_span_attrs + n > otelp__cfg.limits.attr_count ||
-	    s->n_attrs + n > OTELP_SPAN_ATTRS_MAX || s->name.len != a->len[0] ||
-	    (s->name.off & OTELP_SREF_GLOBAL) || OTELP_SPAN_ARENA - at < KEYS_LEN + a->text_len ||
-	    (a->mode == OTELP_REDISQ_RAW && a->text_len > RAW_PLAIN_MAX))
-		return false;
-	char *p = s->arena + at;
-	memcpy(p, KEY_OP KEY_TEXT, KEYS_LEN);
-	if (a->text_len) {
-		otelp__redisq_fast_text(a, p + KEYS_LEN);
-		if (a->mode == OTELP_REDISQ_RAW)
-			for (size_t i = 0; i < a->text_len; i++)
-				if (is_ctl((unsigned char)p[KEYS_LEN + i]))
-					return false;
-	}
-	struct otelp_attr *x = &s->attrs[s->n_attrs];
-	x[0].key = (struct otelp_sref){(uint16_t)at, sizeof(KEY_OP) - 1};
-	x[0].type = OTELP_ATTR_STRING;
-	x[0].owner = OTELP_OWNER_SPAN;
-	x[0].v.s = s->name;
-	if (a->text_len) {
-		x[1].key =
-		    (struct otelp_sref){(uint16_t)(at + sizeof(KEY_OP) - 1), sizeof(KEY_TEXT) - 1};
-		x[1].type = OTELP_ATTR_STRING;
-		x[1].owner = OTELP_OWNER_SPAN;
-		x[1].v.s = (struct otelp_sref){(uint16_t)(at + KEYS_LEN), (uint16_t)a->text_len};
-	}
-	s->arena_used = (uint16_t)(at + KEYS_LEN + a->text_len);
-	s->n_attrs = (uint16_t)(s->n_attrs + n);
-	s->n_span_attrs = (uint16_t)(s->n_span_attrs + n);
-	return true;
 }
 
 static void begin_fast(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_redisq_args *a)
@@ -386,11 +334,30 @@ static void begin_fast(struct otelp_redis_cmd *cmd, void *ctx, const struct otel
 	if (!s)
 		return;
 	conn_attrs(s, rc);
-	if (!fast_attrs(s, a)) {
-		char text[OTELP_DB_TEXT_MAX];
-		otelp__span_add_str(s, KEY_OP, a->arg[0], a->len[0]);
-		otelp__redisq_fast_text(a, text);
-		add_text(s, a->mode, text, a->text_len);
+	/* db.operation.name: the bytes of the span's name, which is the same command name. */
+	if (s->name.len == a->len[0])
+		otelp__span_add_ref_k(s, OTELP_KEY(DB_OPERATION_NAME), s->name);
+	else
+		otelp__span_add_str_k(s, OTELP_KEY(DB_OPERATION_NAME), a->arg[0], a->len[0]);
+	/* db.query.text written once, where the span keeps it, when nothing would change it
+	 * there (no cut, and in raw mode no control byte to escape). */
+	if (a->text_len) {
+		char *p = a->mode == OTELP_REDISQ_RAW && a->text_len > RAW_PLAIN_MAX
+		              ? NULL
+		              : otelp__span_str_room(s, a->text_len);
+		if (p) {
+			otelp__redisq_fast_text(a, p);
+			for (size_t i = 0; a->mode == OTELP_REDISQ_RAW && p && i < a->text_len; i++)
+				if (is_ctl((unsigned char)p[i]))
+					p = NULL;
+		}
+		if (p) {
+			otelp__span_add_room_k(s, OTELP_KEY(DB_QUERY_TEXT), a->text_len);
+		} else {
+			char text[OTELP_DB_TEXT_MAX];
+			otelp__redisq_fast_text(a, text);
+			add_text(s, a->mode, text, a->text_len);
+		}
 	}
 	cmd->span = s;
 	if (rc && a->select_db >= 0)

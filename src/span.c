@@ -343,6 +343,39 @@ void otelp__span_add_str_k(struct otelp_span *s, struct otelp_sref key, const ch
 	set_str(s, span_attr_k(s, key), val, len);
 }
 
+void otelp__span_add_ref_k(struct otelp_span *s, struct otelp_sref key, struct otelp_sref val)
+{
+	struct otelp_attr *a = span_attr_k(s, key);
+	uint32_t lim = otelp__cfg.limits.attr_value_length;
+	if (!a)
+		return;
+	if (lim != UINT32_MAX && val.len > lim)
+		val.len = (uint16_t)otelp__utf8_prefix(otelp__sref_ptr(s, val), val.len, lim);
+	a->type = OTELP_ATTR_STRING;
+	a->v.s = val;
+}
+
+char *otelp__span_str_room(struct otelp_span *s, size_t len)
+{
+	if (!s || !s->recording || s->ended ||
+	    (otelp__cfg.limits.attr_value_length != UINT32_MAX &&
+	     len > otelp__cfg.limits.attr_value_length) ||
+	    s->n_span_attrs >= otelp__cfg.limits.attr_count || s->n_attrs >= OTELP_SPAN_ATTRS_MAX ||
+	    len > (size_t)(OTELP_SPAN_ARENA - s->arena_used))
+		return NULL;
+	return s->arena + s->arena_used;
+}
+
+void otelp__span_add_room_k(struct otelp_span *s, struct otelp_sref key, size_t n)
+{
+	if (!otelp__span_str_room(s, n))
+		return;
+	struct otelp_attr *a = span_attr_k(s, key);
+	a->type = OTELP_ATTR_STRING;
+	a->v.s = (struct otelp_sref){s->arena_used, (uint16_t)n};
+	s->arena_used = (uint16_t)(s->arena_used + n);
+}
+
 void otelp__span_add_int_k(struct otelp_span *s, struct otelp_sref key, int64_t v)
 {
 	struct otelp_attr *a = span_attr_k(s, key);

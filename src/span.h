@@ -376,6 +376,17 @@ void otelp__span_add_int(struct otelp_span *s, const char *key, int64_t v);
 void otelp__span_add_str_k(struct otelp_span *s, struct otelp_sref key, const char *val,
                            size_t len);
 void otelp__span_add_int_k(struct otelp_span *s, struct otelp_sref key, int64_t v);
+/* A string attribute whose value is bytes the span already holds (its name, say). */
+void otelp__span_add_ref_k(struct otelp_span *s, struct otelp_sref key, struct otelp_sref val);
+/*
+ * A string value written straight into the span's storage, in two steps: where a value of
+ * len bytes would go, or NULL when add_str would not store it whole (not recording, over the
+ * value-length limit, no room, attribute count reached: then call otelp__span_add_str_k,
+ * which applies the rules); the caller writes there, then adds the attribute with the
+ * n <= len bytes written. Nothing is kept until the second step.
+ */
+char *otelp__span_str_room(struct otelp_span *s, size_t len);
+void otelp__span_add_room_k(struct otelp_span *s, struct otelp_sref key, size_t n);
 
 /*
  * Add the attributes of an interned set (attrset.h) that the span does not have yet: a copy

@@ -654,6 +654,43 @@ START_TEST(known_keys)
 }
 END_TEST
 
+/* Values written in place or referenced: the same rules as a copied value. */
+START_TEST(room_and_ref)
+{
+	struct otelp_span *s = start("GET", NULL);
+	char *p = otelp__span_str_room(s, 5);
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, "GET k", 5);
+	otelp__span_add_room_k(s, OTELP_KEY(DB_QUERY_TEXT), 5);
+	otelp__span_add_ref_k(s, OTELP_KEY(DB_OPERATION_NAME), s->name);
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "db.query.text")->v.s, "GET k"));
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "db.operation.name")->v.s, "GET"));
+	/* No room for more than the storage has. */
+	ck_assert_ptr_null(otelp__span_str_room(s, OTELP_SPAN_ARENA));
+	otelp__span_end(s, 0);
+
+	/* The value-length limit: no room over it, a reference is cut to it. */
+	otelp__cfg.limits.attr_value_length = 2;
+	s = start("GET", NULL);
+	ck_assert_ptr_null(otelp__span_str_room(s, 3));
+	ck_assert_ptr_nonnull(otelp__span_str_room(s, 2));
+	otelp__span_add_ref_k(s, OTELP_KEY(DB_OPERATION_NAME), s->name);
+	ck_assert(sref_is(s, find_attr(s, OTELP_OWNER_SPAN, "db.operation.name")->v.s, "GE"));
+	otelp__span_end(s, 0);
+
+	/* The count limit: no room, and a reference is dropped and counted. */
+	otelp__cfg.limits.attr_value_length = UINT32_MAX;
+	otelp__cfg.limits.attr_count = 1;
+	s = start("GET", NULL);
+	otelp__span_add_ref_k(s, OTELP_KEY(DB_OPERATION_NAME), s->name);
+	ck_assert_ptr_null(otelp__span_str_room(s, 1));
+	otelp__span_add_ref_k(s, OTELP_KEY(URL_FULL), s->name);
+	ck_assert_uint_eq(s->n_span_attrs, 1);
+	ck_assert_uint_eq(s->dropped_attrs, 1);
+	otelp__span_end(s, 0);
+}
+END_TEST
+
 START_TEST(attrset_table_full)
 {
 	struct otelp_kv kv[3];
@@ -736,6 +773,7 @@ int main(void)
 	tcase_add_test(tc, attrset_table_full);
 	tcase_add_test(tc, attrset_store_full);
 	tcase_add_test(tc, known_keys);
+	tcase_add_test(tc, room_and_ref);
 	suite_add_tcase(s, tc);
 	/* The attribute set table is process-wide: every test in its own process. */
 	return otelp_check_run(s, true);

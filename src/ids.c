@@ -55,38 +55,51 @@ static void seed(unsigned gen)
 	rng_gen = gen;
 }
 
-static inline uint64_t next(void)
+/*
+ * n words of the generator, the state kept in registers for all of them (a span needs three
+ * for a root, one otherwise: through memory for each, they cost twice as much).
+ */
+static inline void next_words(uint64_t *out, unsigned n)
 {
 	unsigned gen = atomic_load_explicit(&generation, memory_order_relaxed);
 	if (otelp_unlikely(rng_gen != gen))
 		seed(gen);
-	uint64_t *s = rng_s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
+	uint64_t s0 = rng_s[0], s1 = rng_s[1], s2 = rng_s[2], s3 = rng_s[3];
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t = s1 << 17;
+
+		out[i] = rotl(s1 * 5, 7) * 9;
+		s2 ^= s0;
+		s3 ^= s1;
+		s1 ^= s2;
+		s0 ^= s3;
+		s2 ^= t;
+		s3 = rotl(s3, 45);
+	}
+	rng_s[0] = s0;
+	rng_s[1] = s1;
+	rng_s[2] = s2;
+	rng_s[3] = s3;
 }
 
 void otelp__ids_trace(uint8_t out[16])
 {
-	do {
-		uint64_t a = next(), b = next();
-		memcpy(out, &a, 8);
-		memcpy(out + 8, &b, 8);
-	} while (otelp_unlikely(otelp__all_zero(out, 16)));
+	uint64_t w[2];
+
+	do
+		next_words(w, 2);
+	while (otelp_unlikely((w[0] | w[1]) == 0));
+	memcpy(out, w, 16);
 }
 
 void otelp__ids_span(uint8_t out[8])
 {
-	do {
-		uint64_t a = next();
-		memcpy(out, &a, 8);
-	} while (otelp_unlikely(otelp__all_zero(out, 8)));
+	uint64_t w;
+
+	do
+		next_words(&w, 1);
+	while (otelp_unlikely(w == 0));
+	memcpy(out, &w, 8);
 }
 
 void otelp__ids_after_fork(void)

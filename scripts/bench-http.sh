@@ -250,17 +250,19 @@ print(json.load(open(sys.argv[1]))["directories"]["source"])' \
 [ -f "$lib" ] || fail "no $lib after the build"
 bin=$build_dir/bench-http
 mkdir -p "$bin"
-for prog in http-pingpong passthrough; do
+for prog in http-pingpong passthrough otlp-sink; do
 	if [ -x "$build_dir/bench/$prog" ]; then
 		cp "$build_dir/bench/$prog" "$bin/$prog" # built by meson (bench/meson.build)
 	else
+		libs=()
+		[ "$prog" = otlp-sink ] && libs=(-lz)
 		cc -std=gnu11 -O2 -g -Wall -Wextra -I"$repo/include" "$repo/bench/$prog.c" \
-			-o "$bin/$prog"
+			-o "$bin/$prog" ${libs[@]+"${libs[@]}"}
 	fi
 done
 
-# ---- OTLP sink ------------------------------------------------------------------------------
-/usr/bin/python3 "$repo/bench/otlp-sink.py" "$work/sink.port" >"$work/sink.log" 2>&1 &
+# ---- OTLP sink (bench/otlp-sink.c) ----------------------------------------------------------
+"$bin/otlp-sink" "$work/sink.port" >"$work/sink.log" 2>&1 &
 sink_pid=$!
 pids+=("$sink_pid")
 for _ in $(seq 100); do

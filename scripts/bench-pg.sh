@@ -18,8 +18,9 @@
 #   --rounds N   interleaved rounds (default 3; --quick: 1)
 #   --keep       keep the work directory (server log, pgbench outputs, preload log)
 # Environment: OTELP_LIB (the preload; default build/hooks/libotelpreload.so, which must be
-# built), PG_BINDIR (see scripts/pg.sh). Installs nothing: needs PostgreSQL's server and
-# pgbench (Debian: postgresql, postgresql-contrib) and /usr/bin/python3.
+# built; the OTLP sink is bench/otlp-sink of the same build directory, else compiled here with
+# cc, needing zlib1g-dev), PG_BINDIR (see scripts/pg.sh). Installs nothing: needs PostgreSQL's
+# server and pgbench (Debian: postgresql, postgresql-contrib) and /usr/bin/python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -120,8 +121,15 @@ say "pgbench -i -s $scale"
 pgbench -i -s "$scale" -q >"$work/init.out" 2>&1 || fail "pgbench -i failed: $(cat "$work/init.out")"
 psql -X -q -c "VACUUM ANALYZE" >/dev/null
 
-# ---- OTLP sink (bench/otlp-sink.py) -------------------------------------------------------------
-/usr/bin/python3 "$repo/bench/otlp-sink.py" "$work/sink.port" 2>"$work/sink.err" &
+# ---- OTLP sink (bench/otlp-sink.c) --------------------------------------------------------------
+# The sink: bench/otlp-sink from the library's build directory, else compiled here.
+sink=$(dirname "$lib")/../bench/otlp-sink
+if [ ! -x "$sink" ]; then
+	sink=$work/otlp-sink
+	cc -std=gnu11 -O2 -g -Wall -Wextra "$repo/bench/otlp-sink.c" -o "$sink" -lz ||
+		fail "cannot build bench/otlp-sink.c (zlib1g-dev installed?)"
+fi
+"$sink" "$work/sink.port" 2>"$work/sink.err" &
 sink_pid=$!
 for _ in $(seq 100); do
 	[ -s "$work/sink.port" ] && break

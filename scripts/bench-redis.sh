@@ -19,8 +19,10 @@
 #   --count N    GETs per mode and run (default 100000; --quick: 20000)
 #   --skip LIST  comma-separated: timing,callgrind,otlp,none,disabled
 #   --keep       keep the work directory (logs, callgrind files, raw results)
-# Environment: OTELP_LIB (default build/hooks/libotelpreload.so), OTELP_REDIS_GET (a built
-# bench/redis-get; default: compiled here with cc, needs libhiredis-dev).
+# Environment: OTELP_LIB (default build/hooks/libotelpreload.so; the OTLP sink is
+# bench/otlp-sink of the same build directory, else compiled here with cc, needing
+# zlib1g-dev), OTELP_REDIS_GET (a built bench/redis-get; default: compiled here with cc, needs
+# libhiredis-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -135,7 +137,14 @@ say "redis-server: $("$repo/scripts/redis.sh" start "$redis_dir")"
 # shellcheck disable=SC1091
 . "$redis_dir/env"
 
-env -u LD_PRELOAD /usr/bin/python3 "$repo/bench/otlp-sink.py" "$work/sink.port" >"$work/sink.log" 2>&1 &
+# The sink: bench/otlp-sink from the library's build directory, else compiled here.
+sink=$(dirname "$lib")/../bench/otlp-sink
+if [ ! -x "$sink" ]; then
+	sink=$work/otlp-sink
+	cc -std=gnu11 -O2 -g -Wall -Wextra "$repo/bench/otlp-sink.c" -o "$sink" -lz ||
+		fail "cannot build bench/otlp-sink.c (zlib1g-dev installed?)"
+fi
+env -u LD_PRELOAD "$sink" "$work/sink.port" >"$work/sink.log" 2>&1 &
 sink_pid=$!
 for _ in $(seq 100); do
 	[ -s "$work/sink.port" ] && break

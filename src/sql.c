@@ -730,18 +730,6 @@ static const struct kw *kw_find(const char *p, size_t len)
 	return NULL;
 }
 
-/* TRUE or FALSE, the boolean literals. */
-static inline bool is_bool(const char *p, size_t len)
-{
-	unsigned char c = (unsigned char)p[0] & ~0x20;
-
-	if (!((len == 4 && c == 'T') || (len == 5 && c == 'F')))
-		return false;
-	const struct kw *k = kw_find(p, len);
-
-	return k && (k->id == K_TRUE || k->id == K_FALSE);
-}
-
 /* ------------------------------------------------------------------------------------------
  * Output
  */
@@ -752,22 +740,17 @@ struct out {
 	bool full;
 };
 
-static inline void put(struct out *o, const char *s, size_t l)
-{
-	size_t room = o->cap - o->len;
-
-	if (l > room) {
-		l = room;
-		o->full = true;
-	}
-	if (l) {
-		memcpy(o->p + o->len, s, l);
-		o->len += l;
-	}
-}
-
 /* ------------------------------------------------------------------------------------------
  * Sanitizer
+ *
+ * It runs on every plain-text statement a libpq application sends, so it does not go through
+ * lex() but through its own loop, which reads the text the same way (the same tokens, the
+ * same scanners for what is not a name, a blank or an operator byte) with less work per byte
+ * and per token: one table says what a byte starts; names are scanned four bytes a step and
+ * TRUE / FALSE told by their length and one 4-byte comparison, without the keyword table
+ * (still asked for a sign after a word, which is rare); a blank after a name or an operator
+ * is skipped with it; runs kept as they are and the shape's hash are copied and mixed without
+ * a call for their last few bytes.
  */
 
 /* What the last significant token was, for the sign rule. */
@@ -777,6 +760,165 @@ enum prev {
 	PV_WORD,    /* binary unless the word is a keyword an expression follows (SELECT, AND...) */
 };
 
+/* What a byte starts, at the start of a token. */
+enum {
+	S_OP, /* an operator byte and nothing more: , ( = ; and every byte not below */
+	S_SPACE,
+	S_WORD, /* a name or keyword: a letter, _ or a non-ASCII byte */
+	S_DIGIT,
+	S_QUOTE,  /* ' */
+	S_DQUOTE, /* " */
+	S_MINUS,
+	S_PLUS,
+	S_SLASH,
+	S_DOT,
+	S_DOLLAR,
+	S_CLOSE, /* ) and ]: a sign after them is binary */
+};
+
+static const unsigned char sclass[256] = {
+    [' '] = S_SPACE,        ['\t'] = S_SPACE, ['\n'] = S_SPACE,         ['\r'] = S_SPACE,
+    ['\f'] = S_SPACE,       ['\v'] = S_SPACE, ['0' ... '9'] = S_DIGIT,  ['A' ... 'Z'] = S_WORD,
+    ['a' ... 'z'] = S_WORD, ['_'] = S_WORD,   [0x80 ... 0xff] = S_WORD, ['\''] = S_QUOTE,
+    ['"'] = S_DQUOTE,       ['-'] = S_MINUS,  ['+'] = S_PLUS,           ['/'] = S_SLASH,
+    ['.'] = S_DOT,          ['$'] = S_DOLLAR, [')'] = S_CLOSE,          [']'] = S_CLOSE,
+};
+
+/* The end of the identifier characters from s[j]. */
+static inline size_t idchars(const unsigned char *s, size_t n, size_t j)
+{
+	for (; n - j >= 4; j += 4) {
+		if (!is_idchar(s[j]))
+			return j;
+		if (!is_idchar(s[j + 1]))
+			return j + 1;
+		if (!is_idchar(s[j + 2]))
+			return j + 2;
+		if (!is_idchar(s[j + 3]))
+			return j + 3;
+	}
+	while (j < n && is_idchar(s[j]))
+		j++;
+	return j;
+}
+
+/* The same, knowing that a byte that is not an identifier character comes before the end. */
+static inline size_t idchars_to_end(const unsigned char *s, size_t j)
+{
+	for (;; j += 4) {
+		if (!is_idchar(s[j]))
+			return j;
+		if (!is_idchar(s[j + 1]))
+			return j + 1;
+		if (!is_idchar(s[j + 2]))
+			return j + 2;
+		if (!is_idchar(s[j + 3]))
+			return j + 3;
+	}
+}
+
+/*
+ * scan_number(s, n, j): the common case, digits only, without it. A number goes on past its
+ * first digits only with one of _ . e E, or x o b (any case) after a 0 (.5 starts with one).
+ */
+static inline size_t number_end(const unsigned char *s, size_t n, size_t j)
+{
+	size_t k = j;
+
+	while (k < n && is_digit(s[k]))
+		k++;
+	if (k < n) {
+		unsigned char l = s[k] | 0x20;
+
+		/* '_' | 0x20 is 0x7f, '.' | 0x20 is '.': a few other bytes go the long way too. */
+		if (l == 0x7f || l == '.' || l == 'e' || l == 'x' || l == 'o' || l == 'b')
+			return scan_number(s, n, j);
+	}
+	return k;
+}
+
+static inline uint32_t load32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* A keyword an expression follows (SELECT, AND...): a sign after it is unary. */
+static bool expr_follows(const char *p, size_t len)
+{
+	const struct kw *k = kw_find(p, len);
+
+	return k && (k->flags & F_EXPR);
+}
+
+/* TRUE or FALSE, in any case (what kw_find() would say, without it). */
+static inline bool is_bool(const unsigned char *p, size_t len)
+{
+	/* x | 0x20 is a lower-case letter exactly when x is that letter in either case. */
+	if (len == 4)
+		return (load32(p) | 0x20202020u) == load32((const unsigned char *)"true");
+	return len == 5 && (p[0] | 0x20) == 'f' &&
+	       (load32(p + 1) | 0x20202020u) == load32((const unsigned char *)"alse");
+}
+
+/*
+ * otelp__hash_bytes(h, s + a, b - a), which it must equal, for a in s[0..n): the last bytes,
+ * fewer than 8, are read as one word of the text (s[0..n) may be read whole) instead of being
+ * copied by a call. The text must fit in 8 bytes for that; shorter ones go the common way.
+ */
+static inline uint64_t hash_span(uint64_t h, const unsigned char *s, size_t n, size_t a, size_t b)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t i = a;
+
+	if (n < 8)
+		return otelp__hash_bytes(h, s + a, b - a);
+
+	for (; b - i >= 8; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, s + i, 8);
+		h = otelp__hash_mix(h, v);
+	}
+	if (i < b) {
+		unsigned r = (unsigned)(b - i);
+		uint64_t v;
+
+		if (n - i >= 8) {
+			memcpy(&v, s + i, 8);
+		} else {
+			/* The 8 last bytes of the text: s[i] is byte i - (n - 8) of them. */
+			memcpy(&v, s + n - 8, 8);
+			v >>= 8 * (i + 8 - n);
+		}
+		h = otelp__hash_mix(h, v & (~(uint64_t)0 >> (64 - 8 * r)));
+	}
+	return otelp__hash_mix(h, b - a);
+#else
+	return otelp__hash_bytes(h, s + a, b - a);
+#endif
+}
+
+/* Copy l bytes, short ones without a call. */
+static inline void copy(char *d, const unsigned char *s, size_t l)
+{
+	if (l >= 8 && l <= 16) {
+		uint64_t x, y;
+
+		memcpy(&x, s, 8);
+		memcpy(&y, s + l - 8, 8);
+		memcpy(d, &x, 8);
+		memcpy(d + l - 8, &y, 8);
+	} else if (l < 8) {
+		for (size_t k = 0; k < l; k++)
+			d[k] = (char)s[k];
+	} else {
+		memcpy(d, s, l);
+	}
+}
+
 size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
 {
 	return otelp__sql_sanitize_shape(q, n, out, cap, 0, NULL);
@@ -785,49 +927,162 @@ size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
 size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap, uint64_t seed,
                                  uint64_t *shape)
 {
-	struct out o = {out, out ? cap : 0, 0, false};
+	const unsigned char *s = (const unsigned char *)q;
 	enum prev prev = PV_VALUE;
 	size_t word = 0, wlen = 0, i = 0;
 	/* Tokens kept as they are pile up in q[keep..i), copied at once before a replaced one. */
-	size_t keep = 0;
+	size_t keep = 0, len = 0;
 	/* The shape: every byte but the insides of literals, q[hashed..) not mixed in yet. */
 	size_t hashed = 0;
 	uint64_t h = seed;
-	struct tok t;
+	bool full = false;
 
-	if (!q)
+	char none[1];
+
+	/* No null pointer arithmetic below, even with nothing to read or write. */
+	if (!q) {
+		s = (const unsigned char *)"";
 		n = 0;
-	/* Once what is kept overflows, the rest changes nothing. */
-	while (i < n && !o.full && o.len + (i - keep) <= o.cap) {
-		unsigned char c = (unsigned char)q[i];
-		bool sign = false;
-		const char *rep = "?";
-		size_t rlen = 1;
+	}
+	if (!out) {
+		out = none;
+		cap = 0;
+	}
+	/*
+	 * Once what is kept overflows, the rest changes nothing: a token starts only before stop,
+	 * the first offset where q[keep..) would not fit after what was written (or n).
+	 */
+	size_t stop = cap >= n ? n : cap + 1;
+	/*
+	 * The last byte of the text that is not an identifier character, + 1: a name that starts
+	 * before it ends before it.
+	 */
+	size_t safe = n;
 
-		if (c == '+' || c == '-') {
-			if (prev == PV_VALUE) {
-				sign = true;
-			} else if (prev == PV_WORD) {
-				const struct kw *k = kw_find(q + word, wlen);
+	while (safe > 0 && is_idchar(s[safe - 1]))
+		safe--;
+	if (safe > 0)
+		safe--;
 
-				sign = k && (k->flags & F_EXPR);
-			}
-		}
-		lex(q, n, i, sign, &t);
-		i = t.end;
-		switch (t.kind) {
-		case TK_SPACE:
+	while (i < stop) {
+		size_t start = i, j;
+		unsigned char c = s[i], first, kind;
+		char rep = '?';
+		struct tok t;
+
+		switch (sclass[c]) {
+		case S_SPACE:
+			for (i++; i < n && is_space(s[i]); i++)
+				;
 			continue;
-		case TK_WORD:
-			if (!is_bool(q + t.start, t.end - t.start)) {
-				prev = PV_WORD;
-				word = t.start;
-				wlen = t.end - t.start;
-				continue;
+		case S_WORD:
+		word:
+			/* Before safe, a name ends before n: no bound to check. */
+			j = i < safe ? idchars_to_end(s, i + 1) : idchars(s, n, i + 1);
+			if (j - i - 4 <= 1 && is_bool(s + i, j - i)) {
+				i = j;
+				prev = PV_VALUE;
+				break;
+			}
+			if (j == i + 1 && j < n && (s[j] == '\'' || s[j] == '&')) {
+				unsigned char l = s[i] | 0x20;
+
+				c = s[i];
+				/* E'..' (escapes), B'..', X'..', N'..'. */
+				t.open = false;
+				if (s[j] == '\'' &&
+				    (l == 'e' || l == 'b' || l == 'x' || l == 'n')) {
+					scan_string(s, n, j, l == 'e', &t);
+					goto prefixed;
+				}
+				/* U&'..', U&"..". */
+				if (l == 'u' && s[j] == '&' && j + 1 < n) {
+					if (s[j + 1] == '\'') {
+						scan_string(s, n, j + 1, false, &t);
+						goto prefixed;
+					}
+					if (s[j + 1] == '"') {
+						scan_qident(s, n, j + 1, &t);
+						i = t.end;
+						goto qident;
+					}
+				}
+			}
+			prev = PV_WORD;
+			word = i;
+			wlen = j - i;
+			i = j + (j < n && s[j] == ' ');
+			/* Names separated by single spaces: the next one without the switch. */
+			if (i < stop && sclass[s[i]] == S_WORD) {
+				start = i;
+				goto word;
+			}
+			continue;
+		prefixed:
+			i = t.end;
+			kind = TK_STRING;
+			first = c;
+			goto literal;
+		case S_DIGIT:
+			i = number_end(s, n, i);
+			first = '0';
+			goto number;
+		case S_DOT:
+			if (i + 1 < n && is_digit(s[i + 1])) {
+				i = scan_number(s, n, i);
+				first = '.';
+				goto number;
 			}
 			prev = PV_VALUE;
+			i++;
+			continue;
+		case S_MINUS:
+			if (i + 1 < n && s[i + 1] == '-') {
+				/* PostgreSQL ends a line comment at \n or \r. */
+				for (i += 2; i < n && s[i] != '\n' && s[i] != '\r'; i++)
+					;
+				rep = 0;
+				goto emit;
+			}
+			/* fall through */
+		case S_PLUS:
+			if (number_at(s, n, i + 1) &&
+			    (prev == PV_VALUE ||
+			     (prev == PV_WORD && expr_follows(q + word, wlen)))) {
+				i = number_end(s, n, i + 1);
+				first = c;
+				goto number;
+			}
+			prev = PV_VALUE;
+			i++;
+			continue;
+		case S_SLASH:
+			if (i + 1 < n && s[i + 1] == '*') {
+				scan_block_comment(s, n, i, &t);
+				i = t.end;
+				/* A space only between two non-blank bytes. */
+				bool before = start > keep
+				                  ? !is_space(s[start - 1])
+				                  : len && !is_space((unsigned char)out[len - 1]);
+
+				rep = before && i < n && !is_space(s[i]) ? ' ' : 0;
+				goto emit;
+			}
+			prev = PV_VALUE;
+			i++;
+			continue;
+		case S_QUOTE:
+			/* A plain '...' may be a target of the summary (in a FROM list): its bytes
+			 * count. */
+			scan_string(s, n, i, false, &t);
+			i = t.end;
+			prev = PV_VALUE;
 			break;
-		case TK_QIDENT:
+		case S_DQUOTE:
+			t.open = false;
+			scan_qident(s, n, i, &t);
+			i = t.end;
+		qident:
 			/* Unclosed, it would swallow the rest of the text, whatever that holds. */
 			if (!t.open) {
 				prev = PV_OPERAND;
@@ -835,54 +1090,96 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 			}
 			prev = PV_VALUE;
 			break;
-		case TK_PARAM:
-			prev = PV_OPERAND;
-			continue;
-		case TK_OP:
-			prev = c == ')' || c == ']' ? PV_OPERAND : PV_VALUE;
-			continue;
-		case TK_LINE_COMMENT:
-			rlen = 0;
-			break;
-		case TK_BLOCK_COMMENT: {
-			/* A space only between two non-blank bytes. */
-			bool before = t.start > keep
-			                  ? !is_space((unsigned char)q[t.start - 1])
-			                  : o.len && !is_space((unsigned char)o.p[o.len - 1]);
-
-			rep = " ";
-			rlen = before && t.end < n && !is_space((unsigned char)q[t.end]);
-			break;
-		}
-		default: /* TK_STRING, TK_DOLLAR, TK_NUMBER */
-			prev = PV_VALUE;
-			/*
-			 * A plain '...' may be a target of the summary (in a FROM list): its bytes
-			 * count. Of the others, the kind and first byte (prefix letter, sign,
-			 * digit).
-			 */
-			if (shape && !(t.kind == TK_STRING && t.plain)) {
-				unsigned char first = (unsigned char)q[t.start];
-
-				h = otelp__hash_bytes(h, q + hashed, t.start - hashed);
-				h = otelp__hash_mix(h, (uint64_t)t.kind << 16 |
-				                           (uint64_t)t.open << 8 |
-				                           (is_digit(first) ? '0' : first));
-				hashed = t.end;
+		case S_DOLLAR:
+			j = i + 1;
+			if (j < n && is_digit(s[j])) {
+				while (j < n && is_digit(s[j]))
+					j++;
+				i = j;
+				prev = PV_OPERAND;
+				continue;
 			}
+			while (j < n && is_tagchar(s[j]))
+				j++;
+			if (j < n && s[j] == '$') {
+				t.open = false;
+				scan_dollar(s, n, i, j + 1 - i, &t);
+				i = t.end;
+				kind = TK_DOLLAR;
+				first = '$';
+				goto literal;
+			}
+			/* a lone `$`: not valid SQL, an operator byte for us */
+			prev = PV_VALUE;
+			i++;
+			continue;
+		case S_CLOSE:
+			prev = PV_OPERAND;
+			i++;
+			continue;
+		default:
+			prev = PV_VALUE;
+			i++;
+			i += i < n && s[i] == ' ';
+			continue;
+		}
+		goto emit;
+	number:
+		t.open = false;
+		kind = TK_NUMBER;
+	literal:
+		/*
+		 * Numbers, dollar-quoted and prefixed strings: only their kind and first byte
+		 * (prefix letter, sign, digit) count in the shape.
+		 */
+		prev = PV_VALUE;
+		if (shape) {
+			h = hash_span(h, s, n, hashed, start);
+			h = otelp__hash_mix(h,
+			                    (uint64_t)kind << 16 | (uint64_t)t.open << 8 | first);
+			hashed = i;
+		}
+	emit:
+		/* q[keep..start), then rep (none for a comment, or a space), instead of the token.
+		 */
+		if (start - keep > cap - len) {
+			if (cap > len)
+				copy(out + len, s + keep, cap - len);
+			len = cap;
+			full = true;
 			break;
 		}
-		put(&o, q + keep, t.start - keep);
-		put(&o, rep, rlen);
-		keep = t.end;
+		copy(out + len, s + keep, start - keep);
+		len += start - keep;
+		if (rep) {
+			if (len == cap) {
+				full = true;
+				break;
+			}
+			out[len++] = rep;
+		}
+		keep = i;
+		stop = cap - len >= n - keep ? n : keep + (cap - len) + 1;
 	}
-	put(&o, q + keep, i - keep);
-	if (shape) {
-		/* Only a statement read to its end has a shape. */
-		h = otelp__hash_bytes(h, q + hashed, i - hashed);
-		*shape = i == n && !o.full ? h | 1 : 0;
+	if (!full) {
+		size_t l = i - keep;
+
+		if (l > cap - len) {
+			l = cap - len;
+			full = true;
+		}
+		copy(out + len, s + keep, l);
+		len += l;
 	}
-	return o.full ? otelp__utf8_cut(o.p, o.len) : o.len;
+	if (full) {
+		if (shape)
+			*shape = 0;
+		return otelp__utf8_cut(out, len);
+	}
+	/* Read to its end (i == n): it has a shape. */
+	if (shape)
+		*shape = hash_span(h, s, n, hashed, n) | 1;
+	return len;
 }
 
 /* ------------------------------------------------------------------------------------------

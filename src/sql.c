@@ -195,20 +195,116 @@ static size_t scan_number(const unsigned char *s, size_t n, size_t j)
 	return j;
 }
 
+/*
+ * Byte searches, for the end of a quoted string or name or of a comment: 8 bytes a step on
+ * little-endian machines (a zero byte of x ^ c*ONES marks a c; of the bytes flagged, the lowest
+ * is always a true one), the last few one by one. Most such searches in SQL are short (a name,
+ * a value): they cost a few instructions where a call to memchr costs dozens; past 64 bytes,
+ * the search for one byte value is left to memchr.
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SQL_SWAR 1
+#else
+#define SQL_SWAR 0
+#endif
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* The bytes of x that are 0, flagged by their high bit (the lowest flag is exact). */
+static inline uint64_t zero_bytes(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* The first match of zero_bytes() in s[j..n), j < n, n >= 8, n - j < 8: the text's last 8
+ * bytes, shifted so that s[j] is the lowest (the bytes shifted in are 0, never a match for a
+ * non-zero byte value). */
+#define LAST_BYTES(s, n, j) (load64((s) + (n)-8) >> 8 * ((j) + 8 - (n)))
+
+/* find1() past its first 8 bytes: 56 more, then memchr. */
+static size_t __attribute__((noinline))
+find1_far(const unsigned char *s, size_t n, size_t j, unsigned char c)
+{
+	for (int k = 0; k < 7 && n - j >= 8; k++, j += 8) {
+		uint64_t m = zero_bytes(load64(s + j) ^ (ONES * c));
+
+		if (m)
+			return j + ((unsigned)__builtin_ctzll(m) >> 3);
+	}
+	if (n - j >= 8) {
+		const unsigned char *p = memchr(s + j, c, n - j);
+
+		return p ? (size_t)(p - s) : n;
+	}
+	if (j < n) {
+		uint64_t m = zero_bytes(LAST_BYTES(s, n, j) ^ (ONES * c));
+
+		return m ? j + ((unsigned)__builtin_ctzll(m) >> 3) : n;
+	}
+	return n;
+}
+
+/* The first k >= j with s[k] == c (c != 0), or n. */
+static inline size_t find1(const unsigned char *s, size_t n, size_t j, unsigned char c)
+{
+#if SQL_SWAR
+	if (n - j >= 8) {
+		uint64_t m = zero_bytes(load64(s + j) ^ (ONES * c));
+
+		if (m)
+			return j + ((unsigned)__builtin_ctzll(m) >> 3);
+		return find1_far(s, n, j + 8, c);
+	}
+	if (n >= 8) {
+		uint64_t m = j < n ? zero_bytes(LAST_BYTES(s, n, j) ^ (ONES * c)) : 0;
+
+		return m ? j + ((unsigned)__builtin_ctzll(m) >> 3) : n;
+	}
+#endif
+	while (j < n && s[j] != c)
+		j++;
+	return j;
+}
+
+/* The first k >= j with s[k] == a or s[k] == b (a, b != 0), or n. */
+static inline size_t find2(const unsigned char *s, size_t n, size_t j, unsigned char a,
+                           unsigned char b)
+{
+#if SQL_SWAR
+	for (; n - j >= 8; j += 8) {
+		uint64_t x = load64(s + j),
+		         m = zero_bytes(x ^ (ONES * a)) | zero_bytes(x ^ (ONES * b));
+
+		if (m)
+			return j + ((unsigned)__builtin_ctzll(m) >> 3);
+	}
+	if (n >= 8) {
+		uint64_t x = j < n ? LAST_BYTES(s, n, j) : 0;
+		uint64_t m = j < n ? zero_bytes(x ^ (ONES * a)) | zero_bytes(x ^ (ONES * b)) : 0;
+
+		return m ? j + ((unsigned)__builtin_ctzll(m) >> 3) : n;
+	}
+#endif
+	while (j < n && s[j] != a && s[j] != b)
+		j++;
+	return j;
+}
+
 /* A string whose opening quote is s[j]: '' is a quote; with esc, so is \'. */
 static void scan_string(const unsigned char *s, size_t n, size_t j, bool esc, struct tok *t)
 {
 	t->kind = TK_STRING;
 	j++;
 	for (;;) {
-		if (!esc) {
-			const unsigned char *p = memchr(s + j, '\'', n - j);
-
-			j = p ? (size_t)(p - s) : n;
-		} else {
-			while (j < n && s[j] != '\'' && s[j] != '\\')
-				j++;
-		}
+		j = esc ? find2(s, n, j, '\'', '\\') : find1(s, n, j, '\'');
 		if (j >= n) {
 			t->end = n;
 			t->open = true;
@@ -231,19 +327,18 @@ static void scan_string(const unsigned char *s, size_t n, size_t j, bool esc, st
 }
 
 /* A quoted identifier whose opening quote is s[j]; "" is a quote. */
-static void scan_qident(const unsigned char *s, size_t n, size_t j, struct tok *t)
+static inline __attribute__((always_inline)) void scan_qident(const unsigned char *s, size_t n,
+                                                              size_t j, struct tok *t)
 {
 	t->kind = TK_QIDENT;
 	j++;
 	for (;;) {
-		const unsigned char *p = memchr(s + j, '"', n - j);
-
-		if (!p) {
+		j = find1(s, n, j, '"');
+		if (j == n) {
 			t->end = n;
 			t->open = true;
 			return;
 		}
-		j = (size_t)(p - s);
 		if (j + 1 < n && s[j + 1] == '"') {
 			j += 2;
 			continue;
@@ -265,12 +360,11 @@ static void scan_dollar(const unsigned char *s, size_t n, size_t i, size_t len, 
 
 	t->kind = TK_DOLLAR;
 	while (j < n) {
-		const unsigned char *p = memchr(s + j, '$', n - j);
 		size_t k;
 
-		if (!p)
+		j = find1(s, n, j, '$');
+		if (j == n)
 			break;
-		j = (size_t)(p - s);
 		if (n - j < len)
 			break;
 		for (k = 1; k < len && s[j + k] == s[i + k]; k++)
@@ -291,7 +385,7 @@ static void scan_block_comment(const unsigned char *s, size_t n, size_t j, struc
 
 	t->kind = TK_BLOCK_COMMENT;
 	j += 2;
-	while (j < n) {
+	while ((j = find2(s, n, j, '*', '/')) < n) {
 		if (s[j] == '*' && j + 1 < n && s[j + 1] == '/') {
 			j += 2;
 			if (--depth == 0) {
@@ -328,8 +422,7 @@ static inline __attribute__((always_inline)) void lex(const char *q, size_t n, s
 	case '-':
 		if (i + 1 < n && s[i + 1] == '-') {
 			/* PostgreSQL ends a line comment at \n or \r. */
-			for (j = i + 2; j < n && s[j] != '\n' && s[j] != '\r'; j++)
-				;
+			j = find2(s, n, i + 2, '\n', '\r');
 			t->kind = TK_LINE_COMMENT;
 			t->end = j;
 			t->open = j == n;
@@ -764,7 +857,8 @@ enum prev {
 enum {
 	S_OP, /* an operator byte and nothing more: , ( = ; and every byte not below */
 	S_SPACE,
-	S_WORD, /* a name or keyword: a letter, _ or a non-ASCII byte */
+	S_WORD,    /* a name or keyword: a letter, _ or a non-ASCII byte */
+	S_WORD_TF, /* the same, starting with t or f: maybe TRUE or FALSE */
 	S_DIGIT,
 	S_QUOTE,  /* ' */
 	S_DQUOTE, /* " */
@@ -777,11 +871,36 @@ enum {
 };
 
 static const unsigned char sclass[256] = {
-    [' '] = S_SPACE,        ['\t'] = S_SPACE, ['\n'] = S_SPACE,         ['\r'] = S_SPACE,
-    ['\f'] = S_SPACE,       ['\v'] = S_SPACE, ['0' ... '9'] = S_DIGIT,  ['A' ... 'Z'] = S_WORD,
-    ['a' ... 'z'] = S_WORD, ['_'] = S_WORD,   [0x80 ... 0xff] = S_WORD, ['\''] = S_QUOTE,
-    ['"'] = S_DQUOTE,       ['-'] = S_MINUS,  ['+'] = S_PLUS,           ['/'] = S_SLASH,
-    ['.'] = S_DOT,          ['$'] = S_DOLLAR, [')'] = S_CLOSE,          [']'] = S_CLOSE,
+    /* clang-format off */
+    [' '] = S_SPACE,
+    ['\t'] = S_SPACE,
+    ['\n'] = S_SPACE,
+    ['\r'] = S_SPACE,
+    ['\f'] = S_SPACE,
+    ['\v'] = S_SPACE,
+    ['0' ... '9'] = S_DIGIT,
+    ['A' ... 'E'] = S_WORD,
+    ['F'] = S_WORD_TF,
+    ['G' ... 'S'] = S_WORD,
+    ['T'] = S_WORD_TF,
+    ['U' ... 'Z'] = S_WORD,
+    ['a' ... 'e'] = S_WORD,
+    ['f'] = S_WORD_TF,
+    ['g' ... 's'] = S_WORD,
+    ['t'] = S_WORD_TF,
+    ['u' ... 'z'] = S_WORD,
+    ['_'] = S_WORD,
+    [0x80 ... 0xff] = S_WORD,
+    ['\''] = S_QUOTE,
+    ['"'] = S_DQUOTE,
+    ['-'] = S_MINUS,
+    ['+'] = S_PLUS,
+    ['/'] = S_SLASH,
+    ['.'] = S_DOT,
+    ['$'] = S_DOLLAR,
+    [')'] = S_CLOSE,
+    [']'] = S_CLOSE,
+    /* clang-format on */
 };
 
 /* The end of the identifier characters from s[j]. */
@@ -845,10 +964,11 @@ static inline uint32_t load32(const unsigned char *p)
 	return v;
 }
 
-/* A keyword an expression follows (SELECT, AND...): a sign after it is unary. */
-static bool expr_follows(const char *p, size_t len)
+/* The name at s[word] is a keyword an expression follows (SELECT, AND...): a sign after it is
+ * unary. */
+static bool expr_follows(const unsigned char *s, size_t n, size_t word)
 {
-	const struct kw *k = kw_find(p, len);
+	const struct kw *k = kw_find((const char *)s + word, idchars(s, n, word + 1) - word);
 
 	return k && (k->flags & F_EXPR);
 }
@@ -864,35 +984,30 @@ static inline bool is_bool(const unsigned char *p, size_t len)
 }
 
 /*
- * otelp__hash_bytes(h, s + a, b - a), which it must equal, for a in s[0..n): the last bytes,
- * fewer than 8, are read as one word of the text (s[0..n) may be read whole) instead of being
- * copied by a call. The text must fit in 8 bytes for that; shorter ones go the common way.
+ * otelp__hash_bytes(h, s + a, b - a), which it must equal (the shapes of the summary cache are
+ * defined by it), for a <= b <= n: the same words mixed in the same order, but its last bytes,
+ * fewer than 8, are read as one word of the text (s[0..n) may be read whole) and masked instead
+ * of being copied by a call. A text shorter than 8 bytes goes the common way.
  */
-static inline uint64_t hash_span(uint64_t h, const unsigned char *s, size_t n, size_t a, size_t b)
+static inline __attribute__((always_inline)) uint64_t hash_span(uint64_t h, const unsigned char *s,
+                                                                size_t n, size_t a, size_t b)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if SQL_SWAR
 	size_t i = a;
 
 	if (n < 8)
 		return otelp__hash_bytes(h, s + a, b - a);
-
-	for (; b - i >= 8; i += 8) {
-		uint64_t v;
-
-		memcpy(&v, s + i, 8);
-		h = otelp__hash_mix(h, v);
+	for (; b - i >= 16; i += 16)
+		h = otelp__hash_mix(otelp__hash_mix(h, load64(s + i)), load64(s + i + 8));
+	if (b - i >= 8) {
+		h = otelp__hash_mix(h, load64(s + i));
+		i += 8;
 	}
 	if (i < b) {
 		unsigned r = (unsigned)(b - i);
-		uint64_t v;
+		/* s[i] is byte i - (n - 8) of the text's last 8. */
+		uint64_t v = n - i >= 8 ? load64(s + i) : load64(s + n - 8) >> 8 * (i + 8 - n);
 
-		if (n - i >= 8) {
-			memcpy(&v, s + i, 8);
-		} else {
-			/* The 8 last bytes of the text: s[i] is byte i - (n - 8) of them. */
-			memcpy(&v, s + n - 8, 8);
-			v >>= 8 * (i + 8 - n);
-		}
 		h = otelp__hash_mix(h, v & (~(uint64_t)0 >> (64 - 8 * r)));
 	}
 	return otelp__hash_mix(h, b - a);
@@ -919,6 +1034,108 @@ static inline void copy(char *d, const unsigned char *s, size_t l)
 	}
 }
 
+/* The sanitizer's output and shape, out of the loop that reads the tokens. */
+struct san {
+	const unsigned char *s;
+	size_t n;
+	char *out;
+	size_t cap, len;
+	/* Tokens kept as they are pile up in q[keep..), copied at once before a replaced one. */
+	size_t keep;
+	/* The shape: every byte but the insides of literals, q[hashed..) not mixed in yet. */
+	size_t hashed;
+	uint64_t h;
+	bool full;
+};
+
+/*
+ * The first offset where no token may start any more, now that q[..keep) is done: where
+ * q[keep..) would no longer fit after what was written (once what is kept overflows, the rest
+ * changes nothing), or n.
+ */
+static inline size_t san_stop(const struct san *z)
+{
+	size_t room = z->cap - z->len;
+
+	return room >= z->n - z->keep ? z->n : z->keep + room + 1;
+}
+
+/*
+ * The token q[start..end) replaced by rep (0: by nothing), after the kept run before it.
+ * Returns the new stop (0 once the output is full).
+ */
+static inline __attribute__((always_inline)) size_t replace(struct san *z, size_t start, size_t end,
+                                                            char rep)
+{
+	size_t run = start - z->keep;
+
+	if (run > z->cap - z->len) {
+		copy(z->out + z->len, z->s + z->keep, z->cap - z->len);
+		z->len = z->cap;
+		z->full = true;
+		return 0;
+	}
+	copy(z->out + z->len, z->s + z->keep, run);
+	z->len += run;
+	if (rep) {
+		if (z->len == z->cap) {
+			z->full = true;
+			return 0;
+		}
+		z->out[z->len++] = rep;
+	}
+	z->keep = end;
+	return san_stop(z);
+}
+
+/* The same, out of line: the loop that reads the tokens keeps its registers. */
+static size_t san_replace(struct san *z, size_t start, size_t end, char rep)
+{
+	return replace(z, start, end, rep);
+}
+
+/*
+ * A number, a dollar-quoted or a prefixed string at q[start..end), replaced: only its kind and
+ * first byte (prefix letter, sign, digit) count in the shape, not its insides.
+ */
+static size_t san_literal(struct san *z, uint64_t *shape, size_t start, size_t end, unsigned kind,
+                          bool open, unsigned char first)
+{
+	if (shape) {
+		z->h = hash_span(z->h, z->s, z->n, z->hashed, start);
+		z->h = otelp__hash_mix(z->h, (uint64_t)kind << 16 | (uint64_t)open << 8 |
+		                                 (is_digit(first) ? '0' : first));
+		z->hashed = end;
+	}
+	return replace(z, start, end, '?');
+}
+
+/* The rest of the text kept, up to i (n unless the output is full); the result. */
+static size_t san_finish(struct san *z, size_t i, uint64_t *shape)
+{
+	if (!z->full)
+		replace(z, i, i, 0);
+	if (z->full) {
+		if (shape)
+			*shape = 0;
+		return otelp__utf8_cut(z->out, z->len);
+	}
+	/* Read to its end (i == n): it has a shape. */
+	if (shape)
+		*shape = hash_span(z->h, z->s, z->n, z->hashed, z->n) | 1;
+	return z->len;
+}
+
+/* A block comment at q[start..end): a space only between two non-blank bytes. */
+static size_t san_block_comment(struct san *z, size_t start, size_t end)
+{
+	const unsigned char *s = z->s;
+	bool before = start > z->keep ? !is_space(s[start - 1])
+	                              : z->len && !is_space((unsigned char)z->out[z->len - 1]);
+
+	return san_replace(z, start, end, before && end < z->n && !is_space(s[end]) ? ' ' : 0);
+}
+
 size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
 {
 	return otelp__sql_sanitize_shape(q, n, out, cap, 0, NULL);
@@ -927,35 +1144,28 @@ size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap)
 size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap, uint64_t seed,
                                  uint64_t *shape)
 {
-	const unsigned char *s = (const unsigned char *)q;
-	enum prev prev = PV_VALUE;
-	size_t word = 0, wlen = 0, i = 0;
-	/* Tokens kept as they are pile up in q[keep..i), copied at once before a replaced one. */
-	size_t keep = 0, len = 0;
-	/* The shape: every byte but the insides of literals, q[hashed..) not mixed in yet. */
-	size_t hashed = 0;
-	uint64_t h = seed;
-	bool full = false;
-
 	char none[1];
+	struct san z = {(const unsigned char *)q, n, out, cap, 0, 0, 0, seed, false};
 
 	/* No null pointer arithmetic below, even with nothing to read or write. */
 	if (!q) {
-		s = (const unsigned char *)"";
-		n = 0;
+		z.s = (const unsigned char *)"";
+		z.n = 0;
 	}
 	if (!out) {
-		out = none;
-		cap = 0;
+		z.out = none;
+		z.cap = 0;
 	}
+
+	const unsigned char *s = z.s;
+	size_t i = 0, word = 0, stop = san_stop(&z);
+	enum prev prev = PV_VALUE;
+	struct tok t;
+
+	n = z.n;
 	/*
-	 * Once what is kept overflows, the rest changes nothing: a token starts only before stop,
-	 * the first offset where q[keep..) would not fit after what was written (or n).
-	 */
-	size_t stop = cap >= n ? n : cap + 1;
-	/*
-	 * The last byte of the text that is not an identifier character, + 1: a name that starts
-	 * before it ends before it.
+	 * safe: the text's last byte that is not an identifier character. A name that starts
+	 * before it ends before it, without a bound to check; after it, a name runs to the end.
 	 */
 	size_t safe = n;
 
@@ -964,32 +1174,60 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 	if (safe > 0)
 		safe--;
 
-	while (i < stop) {
-		size_t start = i, j;
-		unsigned char c = s[i], first, kind;
-		char rep = '?';
-		struct tok t;
+	/* wstop: before it, a name may follow a name without going through the switch. */
+	size_t wstop = stop < safe ? stop : safe;
+#define SET_STOP(v) (stop = (v), wstop = stop < safe ? stop : safe)
 
-		switch (sclass[c]) {
+	while (i < stop) {
+		size_t j;
+		unsigned cls = sclass[s[i]];
+
+		if (cls > S_CLOSE)
+			__builtin_unreachable();
+		switch (cls) {
 		case S_SPACE:
 			for (i++; i < n && is_space(s[i]); i++)
 				;
 			continue;
-		case S_WORD:
-		word:
-			/* Before safe, a name ends before n: no bound to check. */
-			j = i < safe ? idchars_to_end(s, i + 1) : idchars(s, n, i + 1);
-			if (j - i - 4 <= 1 && is_bool(s + i, j - i)) {
-				i = j;
+		case S_WORD_TF:
+			if (otelp_unlikely(i >= safe))
+				goto last_word;
+		word_tf:
+			/* s[j] is a byte of the text: j <= safe < n. */
+			j = idchars_to_end(s, i + 1);
+			if (otelp_unlikely(j - i - 4 <= 1) && is_bool(s + i, j - i)) {
+				SET_STOP(san_replace(&z, i, j, '?'));
 				prev = PV_VALUE;
-				break;
+				i = j;
+				continue;
 			}
-			if (j == i + 1 && j < n && (s[j] == '\'' || s[j] == '&')) {
+			goto word_end;
+		case S_WORD:
+			if (otelp_unlikely(i >= safe))
+				goto last_word;
+		word:
+			j = idchars_to_end(s, i + 1);
+			/* j made opaque: the compiler would keep every byte the scan read. */
+			__asm__("" : "+r"(j));
+		word_end:
+			word = i;
+			prev = PV_WORD;
+			if (s[j] == ' ') {
+				i = j + 1;
+				/* Names separated by one space: no switch between them. */
+				if (i < wstop) {
+					if (sclass[s[i]] == S_WORD)
+						goto word;
+					if (sclass[s[i]] == S_WORD_TF)
+						goto word_tf;
+				}
+				continue;
+			}
+			if (otelp_unlikely(j == i + 1) && (s[j] == '\'' || s[j] == '&')) {
 				unsigned char l = s[i] | 0x20;
 
-				c = s[i];
-				/* E'..' (escapes), B'..', X'..', N'..'. */
 				t.open = false;
+				/* E'..' (escapes), B'..', X'..', N'..'. */
 				if (s[j] == '\'' &&
 				    (l == 'e' || l == 'b' || l == 'x' || l == 'n')) {
 					scan_string(s, n, j, l == 'e', &t);
@@ -1003,34 +1241,36 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 					}
 					if (s[j + 1] == '"') {
 						scan_qident(s, n, j + 1, &t);
+						j = i;
 						i = t.end;
 						goto qident;
 					}
 				}
 			}
-			prev = PV_WORD;
-			word = i;
-			wlen = j - i;
-			i = j + (j < n && s[j] == ' ');
-			/* Names separated by single spaces: the next one without the switch. */
-			if (i < stop && sclass[s[i]] == S_WORD) {
-				start = i;
-				goto word;
+			i = j;
+			continue;
+		last_word:
+			/* After safe, a name runs to the end of the text. */
+			if (is_bool(s + i, n - i)) {
+				SET_STOP(san_replace(&z, i, n, '?'));
+				prev = PV_VALUE;
+			} else {
+				prev = PV_WORD;
+				word = i;
 			}
+			i = n;
 			continue;
 		prefixed:
+			SET_STOP(san_literal(&z, shape, i, t.end, TK_STRING, t.open, s[i]));
+			prev = PV_VALUE;
 			i = t.end;
-			kind = TK_STRING;
-			first = c;
-			goto literal;
+			continue;
 		case S_DIGIT:
-			i = number_end(s, n, i);
-			first = '0';
+			j = number_end(s, n, i);
 			goto number;
 		case S_DOT:
 			if (i + 1 < n && is_digit(s[i + 1])) {
-				i = scan_number(s, n, i);
-				first = '.';
+				j = scan_number(s, n, i);
 				goto number;
 			}
 			prev = PV_VALUE;
@@ -1039,18 +1279,16 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 		case S_MINUS:
 			if (i + 1 < n && s[i + 1] == '-') {
 				/* PostgreSQL ends a line comment at \n or \r. */
-				for (i += 2; i < n && s[i] != '\n' && s[i] != '\r'; i++)
-					;
-				rep = 0;
-				goto emit;
+				j = find2(s, n, i + 2, '\n', '\r');
+				SET_STOP(san_replace(&z, i, j, 0));
+				i = j;
+				continue;
 			}
 			/* fall through */
 		case S_PLUS:
 			if (number_at(s, n, i + 1) &&
-			    (prev == PV_VALUE ||
-			     (prev == PV_WORD && expr_follows(q + word, wlen)))) {
-				i = number_end(s, n, i + 1);
-				first = c;
+			    (prev == PV_VALUE || (prev == PV_WORD && expr_follows(s, n, word)))) {
+				j = number_end(s, n, i + 1);
 				goto number;
 			}
 			prev = PV_VALUE;
@@ -1059,37 +1297,37 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 		case S_SLASH:
 			if (i + 1 < n && s[i + 1] == '*') {
 				scan_block_comment(s, n, i, &t);
+				SET_STOP(san_block_comment(&z, i, t.end));
 				i = t.end;
-				/* A space only between two non-blank bytes. */
-				bool before = start > keep
-				                  ? !is_space(s[start - 1])
-				                  : len && !is_space((unsigned char)out[len - 1]);
-
-				rep = before && i < n && !is_space(s[i]) ? ' ' : 0;
-				goto emit;
+				continue;
 			}
 			prev = PV_VALUE;
 			i++;
 			continue;
 		case S_QUOTE:
-			/* A plain '...' may be a target of the summary (in a FROM list): its bytes
-			 * count. */
+			/*
+			 * A plain '...' may be a target of the summary (in a FROM list): its bytes
+			 * count in the shape.
+			 */
 			scan_string(s, n, i, false, &t);
-			i = t.end;
+			SET_STOP(san_replace(&z, i, t.end, '?'));
 			prev = PV_VALUE;
-			break;
+			i = t.end;
+			continue;
 		case S_DQUOTE:
 			t.open = false;
 			scan_qident(s, n, i, &t);
+			j = i;
 			i = t.end;
 		qident:
 			/* Unclosed, it would swallow the rest of the text, whatever that holds. */
-			if (!t.open) {
-				prev = PV_OPERAND;
+			if (otelp_unlikely(t.open)) {
+				SET_STOP(san_replace(&z, j, i, '?'));
+				prev = PV_VALUE;
 				continue;
 			}
-			prev = PV_VALUE;
-			break;
+			prev = PV_OPERAND;
+			continue;
 		case S_DOLLAR:
 			j = i + 1;
 			if (j < n && is_digit(s[j])) {
@@ -1104,10 +1342,10 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 			if (j < n && s[j] == '$') {
 				t.open = false;
 				scan_dollar(s, n, i, j + 1 - i, &t);
+				SET_STOP(san_literal(&z, shape, i, t.end, TK_DOLLAR, t.open, '$'));
+				prev = PV_VALUE;
 				i = t.end;
-				kind = TK_DOLLAR;
-				first = '$';
-				goto literal;
+				continue;
 			}
 			/* a lone `$`: not valid SQL, an operator byte for us */
 			prev = PV_VALUE;
@@ -1123,63 +1361,13 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 			i += i < n && s[i] == ' ';
 			continue;
 		}
-		goto emit;
 	number:
-		t.open = false;
-		kind = TK_NUMBER;
-	literal:
-		/*
-		 * Numbers, dollar-quoted and prefixed strings: only their kind and first byte
-		 * (prefix letter, sign, digit) count in the shape.
-		 */
+		SET_STOP(san_literal(&z, shape, i, j, TK_NUMBER, false, s[i]));
 		prev = PV_VALUE;
-		if (shape) {
-			h = hash_span(h, s, n, hashed, start);
-			h = otelp__hash_mix(h,
-			                    (uint64_t)kind << 16 | (uint64_t)t.open << 8 | first);
-			hashed = i;
-		}
-	emit:
-		/* q[keep..start), then rep (none for a comment, or a space), instead of the token.
-		 */
-		if (start - keep > cap - len) {
-			if (cap > len)
-				copy(out + len, s + keep, cap - len);
-			len = cap;
-			full = true;
-			break;
-		}
-		copy(out + len, s + keep, start - keep);
-		len += start - keep;
-		if (rep) {
-			if (len == cap) {
-				full = true;
-				break;
-			}
-			out[len++] = rep;
-		}
-		keep = i;
-		stop = cap - len >= n - keep ? n : keep + (cap - len) + 1;
+		i = j;
 	}
-	if (!full) {
-		size_t l = i - keep;
-
-		if (l > cap - len) {
-			l = cap - len;
-			full = true;
-		}
-		copy(out + len, s + keep, l);
-		len += l;
-	}
-	if (full) {
-		if (shape)
-			*shape = 0;
-		return otelp__utf8_cut(out, len);
-	}
-	/* Read to its end (i == n): it has a shape. */
-	if (shape)
-		*shape = hash_span(h, s, n, hashed, n) | 1;
-	return len;
+#undef SET_STOP
+	return san_finish(&z, i, shape);
 }
 
 /* ------------------------------------------------------------------------------------------

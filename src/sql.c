@@ -790,7 +790,8 @@ static const struct kw *kw_find(const char *p, size_t len)
 {
 	unsigned char f = (unsigned char)p[0] & ~0x20;
 
-	if (len < 2 || len > 12 || f < 'A' || f > 'Z')
+	/* (No keyword starts with Q, X, Y or Z: no bucket to add to.) */
+	if (len < 2 || len > 12 || f < 'A' || f > 'Z' || !kw_index[f - 'A'].n)
 		return NULL;
 
 	const struct kw *k = kw_index[f - 'A'].k, *end = k + kw_index[f - 'A'].n;

@@ -938,8 +938,9 @@ static inline size_t idchars_to_end(const unsigned char *s, size_t j)
 }
 
 /*
- * scan_number(s, n, j): the common case, digits only, without it. A number goes on past its
- * first digits only with one of _ . e E, or x o b (any case) after a 0 (.5 starts with one).
+ * scan_number(s, n, j): the common cases, digits and maybe a fraction (12, 19.99), without it.
+ * A number goes on past its first digits only with one of _ . e E, or x o b (any case) after
+ * a 0 (.5 starts with one), and past a fraction only with _ e E.
  */
 static inline size_t number_end(const unsigned char *s, size_t n, size_t j)
 {
@@ -947,6 +948,13 @@ static inline size_t number_end(const unsigned char *s, size_t n, size_t j)
 
 	while (k < n && is_digit(s[k]))
 		k++;
+	if (k < n && s[k] == '.' && k > j && k + 1 < n && is_digit(s[k + 1])) {
+		for (k += 2; k < n && is_digit(s[k]); k++)
+			;
+		if (k < n && (s[k] == '_' || (s[k] | 0x20) == 'e'))
+			return scan_number(s, n, j);
+		return k;
+	}
 	if (k < n) {
 		unsigned char l = s[k] | 0x20;
 
@@ -1179,189 +1187,218 @@ size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap,
 	size_t wstop = stop < safe ? stop : safe;
 #define SET_STOP(v) (stop = (v), wstop = stop < safe ? stop : safe)
 
+	/*
+	 * What each byte class starts, as label addresses: one indirect jump per token instead of
+	 * a switch's range check and table (the loop runs once per token).
+	 */
+	static const void *const start[] = {
+	    [S_OP] = &&op,           [S_SPACE] = &&space, [S_WORD] = &&name,
+	    [S_WORD_TF] = &&name_tf, [S_DIGIT] = &&digit, [S_QUOTE] = &&quote,
+	    [S_DQUOTE] = &&dquote,   [S_MINUS] = &&minus, [S_PLUS] = &&plus,
+	    [S_SLASH] = &&slash,     [S_DOT] = &&dot,     [S_DOLLAR] = &&dollar,
+	    [S_CLOSE] = &&close,
+	};
+
 	while (i < stop) {
 		size_t j;
-		unsigned cls = sclass[s[i]];
 
-		if (cls > S_CLOSE)
-			__builtin_unreachable();
-		switch (cls) {
-		case S_SPACE:
-			for (i++; i < n && is_space(s[i]); i++)
-				;
-			continue;
-		case S_WORD_TF:
-			if (otelp_unlikely(i >= safe))
-				goto last_word;
-		word_tf:
-			/* s[j] is a byte of the text: j <= safe < n. */
-			j = idchars_to_end(s, i + 1);
-			if (otelp_unlikely(j - i - 4 <= 1) && is_bool(s + i, j - i)) {
-				SET_STOP(san_replace(&z, i, j, '?'));
-				prev = PV_VALUE;
-				i = j;
-				continue;
-			}
-			goto word_end;
-		case S_WORD:
-			if (otelp_unlikely(i >= safe))
-				goto last_word;
-		word:
-			j = idchars_to_end(s, i + 1);
-			/* j made opaque: the compiler would keep every byte the scan read. */
-			__asm__("" : "+r"(j));
-		word_end:
-			word = i;
-			prev = PV_WORD;
-			if (s[j] == ' ') {
-				i = j + 1;
-				/* Names separated by one space: no switch between them. */
-				if (i < wstop) {
-					if (sclass[s[i]] == S_WORD)
-						goto word;
-					if (sclass[s[i]] == S_WORD_TF)
-						goto word_tf;
-				}
-				continue;
-			}
-			if (otelp_unlikely(j == i + 1) && (s[j] == '\'' || s[j] == '&')) {
-				unsigned char l = s[i] | 0x20;
-
-				t.open = false;
-				/* E'..' (escapes), B'..', X'..', N'..'. */
-				if (s[j] == '\'' &&
-				    (l == 'e' || l == 'b' || l == 'x' || l == 'n')) {
-					scan_string(s, n, j, l == 'e', &t);
-					goto prefixed;
-				}
-				/* U&'..', U&"..". */
-				if (l == 'u' && s[j] == '&' && j + 1 < n) {
-					if (s[j + 1] == '\'') {
-						scan_string(s, n, j + 1, false, &t);
-						goto prefixed;
-					}
-					if (s[j + 1] == '"') {
-						scan_qident(s, n, j + 1, &t);
-						j = i;
-						i = t.end;
-						goto qident;
-					}
-				}
-			}
+		goto *start[sclass[s[i]]];
+	space:
+		for (i++; i < n && is_space(s[i]); i++)
+			;
+		continue;
+	name_tf:
+		if (otelp_unlikely(i >= safe))
+			goto last_word;
+	word_tf:
+		/* s[j] is a byte of the text: j <= safe < n. */
+		j = idchars_to_end(s, i + 1);
+		if (otelp_unlikely(j - i - 4 <= 1) && is_bool(s + i, j - i)) {
+			SET_STOP(san_replace(&z, i, j, '?'));
+			prev = PV_VALUE;
 			i = j;
 			continue;
-		last_word:
-			/* After safe, a name runs to the end of the text. */
-			if (is_bool(s + i, n - i)) {
-				SET_STOP(san_replace(&z, i, n, '?'));
-				prev = PV_VALUE;
-			} else {
-				prev = PV_WORD;
-				word = i;
+		}
+		goto word_end;
+	name:
+		if (otelp_unlikely(i >= safe))
+			goto last_word;
+	word:
+		j = idchars_to_end(s, i + 1);
+		/* j made opaque: the compiler would keep every byte the scan read. */
+		__asm__("" : "+r"(j));
+	word_end:
+		word = i;
+		prev = PV_WORD;
+		if (s[j] == ' ') {
+			i = j + 1;
+			/* Names separated by one space: no switch between them. */
+			if (i < wstop) {
+				if (sclass[s[i]] == S_WORD)
+					goto word;
+				if (sclass[s[i]] == S_WORD_TF)
+					goto word_tf;
 			}
-			i = n;
-			continue;
-		prefixed:
-			SET_STOP(san_literal(&z, shape, i, t.end, TK_STRING, t.open, s[i]));
-			prev = PV_VALUE;
-			i = t.end;
-			continue;
-		case S_DIGIT:
-			j = number_end(s, n, i);
-			goto number;
-		case S_DOT:
-			if (i + 1 < n && is_digit(s[i + 1])) {
-				j = scan_number(s, n, i);
-				goto number;
-			}
-			prev = PV_VALUE;
-			i++;
-			continue;
-		case S_MINUS:
-			if (i + 1 < n && s[i + 1] == '-') {
-				/* PostgreSQL ends a line comment at \n or \r. */
-				j = find2(s, n, i + 2, '\n', '\r');
-				SET_STOP(san_replace(&z, i, j, 0));
-				i = j;
-				continue;
-			}
-			/* fall through */
-		case S_PLUS:
-			if (number_at(s, n, i + 1) &&
-			    (prev == PV_VALUE || (prev == PV_WORD && expr_follows(s, n, word)))) {
-				j = number_end(s, n, i + 1);
-				goto number;
-			}
-			prev = PV_VALUE;
-			i++;
-			continue;
-		case S_SLASH:
-			if (i + 1 < n && s[i + 1] == '*') {
-				scan_block_comment(s, n, i, &t);
-				SET_STOP(san_block_comment(&z, i, t.end));
-				i = t.end;
-				continue;
-			}
-			prev = PV_VALUE;
-			i++;
-			continue;
-		case S_QUOTE:
-			/*
-			 * A plain '...' may be a target of the summary (in a FROM list): its bytes
-			 * count in the shape.
-			 */
-			scan_string(s, n, i, false, &t);
-			SET_STOP(san_replace(&z, i, t.end, '?'));
-			prev = PV_VALUE;
-			i = t.end;
-			continue;
-		case S_DQUOTE:
-			t.open = false;
-			scan_qident(s, n, i, &t);
-			j = i;
-			i = t.end;
-		qident:
-			/* Unclosed, it would swallow the rest of the text, whatever that holds. */
-			if (otelp_unlikely(t.open)) {
-				SET_STOP(san_replace(&z, j, i, '?'));
-				prev = PV_VALUE;
-				continue;
-			}
-			prev = PV_OPERAND;
-			continue;
-		case S_DOLLAR:
-			j = i + 1;
-			if (j < n && is_digit(s[j])) {
-				while (j < n && is_digit(s[j]))
-					j++;
-				i = j;
-				prev = PV_OPERAND;
-				continue;
-			}
-			while (j < n && is_tagchar(s[j]))
-				j++;
-			if (j < n && s[j] == '$') {
-				t.open = false;
-				scan_dollar(s, n, i, j + 1 - i, &t);
-				SET_STOP(san_literal(&z, shape, i, t.end, TK_DOLLAR, t.open, '$'));
-				prev = PV_VALUE;
-				i = t.end;
-				continue;
-			}
-			/* a lone `$`: not valid SQL, an operator byte for us */
-			prev = PV_VALUE;
-			i++;
-			continue;
-		case S_CLOSE:
-			prev = PV_OPERAND;
-			i++;
-			continue;
-		default:
-			prev = PV_VALUE;
-			i++;
-			i += i < n && s[i] == ' ';
 			continue;
 		}
+		if (otelp_unlikely(j == i + 1) && (s[j] == '\'' || s[j] == '&')) {
+			unsigned char l = s[i] | 0x20;
+
+			t.open = false;
+			/* E'..' (escapes), B'..', X'..', N'..'. */
+			if (s[j] == '\'' && (l == 'e' || l == 'b' || l == 'x' || l == 'n')) {
+				scan_string(s, n, j, l == 'e', &t);
+				goto prefixed;
+			}
+			/* U&'..', U&"..". */
+			if (l == 'u' && s[j] == '&' && j + 1 < n) {
+				if (s[j + 1] == '\'') {
+					scan_string(s, n, j + 1, false, &t);
+					goto prefixed;
+				}
+				if (s[j + 1] == '"') {
+					scan_qident(s, n, j + 1, &t);
+					j = i;
+					i = t.end;
+					goto qident;
+				}
+			}
+		}
+		i = j;
+		/* A name and an operator byte (a comma, a parenthesis...): no switch. */
+		if (sclass[s[i]] == S_OP)
+			goto op;
+		if (sclass[s[i]] == S_DOT)
+			goto dot;
+		continue;
+	last_word:
+		/* After safe, a name runs to the end of the text. */
+		if (is_bool(s + i, n - i)) {
+			SET_STOP(san_replace(&z, i, n, '?'));
+			prev = PV_VALUE;
+		} else {
+			prev = PV_WORD;
+			word = i;
+		}
+		i = n;
+		continue;
+	prefixed:
+		SET_STOP(san_literal(&z, shape, i, t.end, TK_STRING, t.open, s[i]));
+		prev = PV_VALUE;
+		i = t.end;
+		continue;
+	digit:
+		j = number_end(s, n, i);
+		goto number;
+	dot:
+		if (i + 1 < n && is_digit(s[i + 1])) {
+			j = scan_number(s, n, i);
+			goto number;
+		}
+		prev = PV_VALUE;
+		i++;
+		/* A qualified name: t.c, "t"."c". */
+		if (i < wstop && sclass[s[i]] == S_WORD)
+			goto word;
+		if (i < stop && s[i] == '"')
+			goto dquote;
+		continue;
+	minus:
+		if (i + 1 < n && s[i + 1] == '-') {
+			/* PostgreSQL ends a line comment at \n or \r. */
+			j = find2(s, n, i + 2, '\n', '\r');
+			SET_STOP(san_replace(&z, i, j, 0));
+			i = j;
+			continue;
+		}
+		/* fall through */
+	plus:
+		if (number_at(s, n, i + 1) &&
+		    (prev == PV_VALUE || (prev == PV_WORD && expr_follows(s, n, word)))) {
+			j = number_end(s, n, i + 1);
+			goto number;
+		}
+		prev = PV_VALUE;
+		i++;
+		continue;
+	slash:
+		if (i + 1 < n && s[i + 1] == '*') {
+			scan_block_comment(s, n, i, &t);
+			SET_STOP(san_block_comment(&z, i, t.end));
+			i = t.end;
+			continue;
+		}
+		prev = PV_VALUE;
+		i++;
+		continue;
+	quote:
+		/*
+		 * A plain '...' may be a target of the summary (in a FROM list): its bytes
+		 * count in the shape.
+		 */
+		scan_string(s, n, i, false, &t);
+		SET_STOP(san_replace(&z, i, t.end, '?'));
+		prev = PV_VALUE;
+		i = t.end;
+		continue;
+	dquote:
+		t.open = false;
+		scan_qident(s, n, i, &t);
+		j = i;
+		i = t.end;
+	qident:
+		/* Unclosed, it would swallow the rest of the text, whatever that holds. */
+		if (otelp_unlikely(t.open)) {
+			SET_STOP(san_replace(&z, j, i, '?'));
+			prev = PV_VALUE;
+			continue;
+		}
+		prev = PV_OPERAND;
+		/* "t"."c", "c", "c" = ...: no switch. */
+		if (i < stop) {
+			if (sclass[s[i]] == S_DOT)
+				goto dot;
+			if (sclass[s[i]] == S_OP)
+				goto op;
+		}
+		continue;
+	dollar:
+		j = i + 1;
+		if (j < n && is_digit(s[j])) {
+			while (j < n && is_digit(s[j]))
+				j++;
+			i = j;
+			prev = PV_OPERAND;
+			continue;
+		}
+		while (j < n && is_tagchar(s[j]))
+			j++;
+		if (j < n && s[j] == '$') {
+			t.open = false;
+			scan_dollar(s, n, i, j + 1 - i, &t);
+			SET_STOP(san_literal(&z, shape, i, t.end, TK_DOLLAR, t.open, '$'));
+			prev = PV_VALUE;
+			i = t.end;
+			continue;
+		}
+		/* a lone `$`: not valid SQL, an operator byte for us */
+		prev = PV_VALUE;
+		i++;
+		continue;
+	close:
+		prev = PV_OPERAND;
+		i++;
+		continue;
+	op:
+		prev = PV_VALUE;
+		i++;
+		i += i < n && s[i] == ' ';
+		/* `, name`, `(name`, `= name`: no switch. */
+		if (i < wstop && sclass[s[i]] == S_WORD)
+			goto word;
+		if (i < stop && s[i] == '"')
+			goto dquote;
+		continue;
 	number:
 		SET_STOP(san_literal(&z, shape, i, j, TK_NUMBER, false, s[i]));
 		prev = PV_VALUE;

@@ -10,6 +10,11 @@
  *    operations and their targets;
  *  - otelp__sql_comment_at() only looks at where the text ends.
  *
+ * The sanitizer, which runs on every plain-text statement an application sends, does not call
+ * lex() but has its own loop that cuts the same tokens with the same scanners, only faster
+ * (see "Sanitizer" below); the unit tests and the fuzz target's differential check against the
+ * former lex()-based sanitizer (tests/fuzz/sql-ref.c) hold it to the same results.
+ *
  * The lexer is context free except for one bit, given by the caller: whether a `+` or `-`
  * directly followed by a digit is the sign of a number. It reads q[i..n) and never past n: a
  * quote, dollar quote or block comment that is not closed runs to the end of the text (and is
@@ -837,14 +842,21 @@ struct out {
 /* ------------------------------------------------------------------------------------------
  * Sanitizer
  *
- * It runs on every plain-text statement a libpq application sends, so it does not go through
- * lex() but through its own loop, which reads the text the same way (the same tokens, the
- * same scanners for what is not a name, a blank or an operator byte) with less work per byte
- * and per token: one table says what a byte starts; names are scanned four bytes a step and
- * TRUE / FALSE told by their length and one 4-byte comparison, without the keyword table
- * (still asked for a sign after a word, which is rare); a blank after a name or an operator
- * is skipped with it; runs kept as they are and the shape's hash are copied and mixed without
- * a call for their last few bytes.
+ * The tokens of lex(), read with less work per byte and per token (the pgbench -S statement
+ * costs about 700 instructions instead of 1 550):
+ *  - one table (sclass) says what a byte starts, and one indirect jump goes there;
+ *  - a name is scanned four bytes a step without a bound when it starts before the text's last
+ *    byte that is not an identifier character (safe); after it, a name runs to the end;
+ *  - TRUE and FALSE are told by their first letter (their own class), length and one 4-byte
+ *    comparison, without the keyword table (still asked for a sign after a word, which is
+ *    rare); single letters are looked at as string prefixes only before ' or &;
+ *  - the next name, a quoted name or an operator byte after a name, an operator byte (with
+ *    one space), a dot or a quoted name are read on without going back to the jump;
+ *  - what is written and hashed (struct san) is out of the loop, in functions of their own, so
+ *    that the loop keeps its registers; runs kept as they are are copied, and the shape's
+ *    chunks hashed, without a call for their last few bytes.
+ * Tokens end where lex() ends them; a token starts only before stop, as with lex() (once the
+ * output overflows nothing after matters, so where exactly the loop stops does not either).
  */
 
 /* What the last significant token was, for the sign rule. */

@@ -207,14 +207,17 @@ static size_t scan_number(const unsigned char *s, size_t n, size_t j)
  * a value): they cost a few instructions where a call to memchr costs dozens; past 64 bytes,
  * the search for one byte value is left to memchr.
  */
+#ifndef SQL_SWAR /* (-DSQL_SWAR=0 tries the byte-by-byte way on any machine) */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SQL_SWAR 1
 #else
 #define SQL_SWAR 0
 #endif
+#endif
 #define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
+#if SQL_SWAR
 static inline uint64_t load64(const unsigned char *p)
 {
 	uint64_t v;
@@ -223,15 +226,20 @@ static inline uint64_t load64(const unsigned char *p)
 	return v;
 }
 
-/* The bytes of x that are 0, flagged by their high bit (the lowest flag is exact). */
+/*
+ * The bytes of x that are 0, flagged by their high bit. A borrow may flag a byte above a true
+ * 0 too, never below: the lowest flag is exact.
+ */
 static inline uint64_t zero_bytes(uint64_t x)
 {
 	return (x - ONES) & ~x & HIGHS;
 }
 
-/* The first match of zero_bytes() in s[j..n), j < n, n >= 8, n - j < 8: the text's last 8
- * bytes, shifted so that s[j] is the lowest (the bytes shifted in are 0, never a match for a
- * non-zero byte value). */
+/*
+ * s[j..n) as one word when fewer than 8 bytes are left (j < n, n >= 8): the text's last 8
+ * bytes, shifted so that s[j] is the lowest. The bytes shifted in are 0: never a match for a
+ * non-zero byte value.
+ */
 #define LAST_BYTES(s, n, j) (load64((s) + (n)-8) >> 8 * ((j) + 8 - (n)))
 
 /* find1() past its first 8 bytes: 56 more, then memchr. */
@@ -256,6 +264,7 @@ find1_far(const unsigned char *s, size_t n, size_t j, unsigned char c)
 	}
 	return n;
 }
+#endif
 
 /* The first k >= j with s[k] == c (c != 0), or n. */
 static inline size_t find1(const unsigned char *s, size_t n, size_t j, unsigned char c)
@@ -269,7 +278,9 @@ static inline size_t find1(const unsigned char *s, size_t n, size_t j, unsigned 
 		return find1_far(s, n, j + 8, c);
 	}
 	if (n >= 8) {
-		uint64_t m = j < n ? zero_bytes(LAST_BYTES(s, n, j) ^ (ONES * c)) : 0;
+		if (j >= n)
+			return n;
+		uint64_t m = zero_bytes(LAST_BYTES(s, n, j) ^ (ONES * c));
 
 		return m ? j + ((unsigned)__builtin_ctzll(m) >> 3) : n;
 	}
@@ -292,8 +303,10 @@ static inline size_t find2(const unsigned char *s, size_t n, size_t j, unsigned 
 			return j + ((unsigned)__builtin_ctzll(m) >> 3);
 	}
 	if (n >= 8) {
-		uint64_t x = j < n ? LAST_BYTES(s, n, j) : 0;
-		uint64_t m = j < n ? zero_bytes(x ^ (ONES * a)) | zero_bytes(x ^ (ONES * b)) : 0;
+		if (j >= n)
+			return n;
+		uint64_t x = LAST_BYTES(s, n, j),
+		         m = zero_bytes(x ^ (ONES * a)) | zero_bytes(x ^ (ONES * b));
 
 		return m ? j + ((unsigned)__builtin_ctzll(m) >> 3) : n;
 	}
@@ -1033,6 +1046,7 @@ static inline __attribute__((always_inline)) uint64_t hash_span(uint64_t h, cons
 	}
 	return otelp__hash_mix(h, b - a);
 #else
+	(void)n;
 	return otelp__hash_bytes(h, s + a, b - a);
 #endif
 }

@@ -6,8 +6,12 @@
  *          (its export step replaced by a no-op so the pool keeps recycling).
  *   export exporter throughput: spans/s encoded (protobuf) and sent over OTLP/HTTP from one
  *          thread to a minimal local HTTP sink on 127.0.0.1 (in-process, one thread).
+ *   sql    otelp__sql_sanitize_shape() as the libpq hooks call it (a seed, a shape, a buffer of
+ *          OTELP_DB_TEXT_MAX bytes) on a few typical statements: median ns per call. An index
+ *          (third argument) runs one statement only, e.g. under
+ *          `valgrind --tool=callgrind --toggle-collect=otelp__sql_sanitize_shape`.
  *
- * Usage: bench-core [span|export|all] [iterations]
+ * Usage: bench-core [span|export|sql|all] [iterations] [sql statement index]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,9 +25,11 @@
 
 #include "bsp.h"
 #include "config.h"
+#include "db.h"
 #include "otlp.h"
 #include "resource.h"
 #include "span.h"
+#include "sql.h"
 #include "transport.h"
 
 #include "bench-util.h"
@@ -159,10 +165,64 @@ static void bench_export(long total)
 	       (double)(batches * N) / s, batches * N, s, bytes / (size_t)(batches * N));
 }
 
+static const char *const sql_statements[] = {
+    /* pgbench -S */
+    "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;",
+    /* pgbench's TPC-B update, a unary sign */
+    "UPDATE pgbench_accounts SET abalance = abalance + -1234 WHERE aid = 5678;",
+    "INSERT INTO orders (id, customer_id, amount, currency, created_at, paid) VALUES (1042, 77, "
+    "19.99, 'EUR', '2024-05-01 12:00:00', TRUE)",
+    "UPDATE users SET email = 'alice@example.com', updated_at = now() WHERE id = 42",
+    "SELECT \"users\".\"id\", \"users\".\"name\", \"users\".\"email\", \"orders\".\"id\" AS "
+    "\"orders_id\", \"orders\".\"total\" FROM \"users\" INNER JOIN \"orders\" ON "
+    "\"orders\".\"user_id\" = \"users\".\"id\" LEFT OUTER JOIN \"addresses\" ON "
+    "\"addresses\".\"user_id\" = \"users\".\"id\" WHERE \"users\".\"active\" = true AND "
+    "\"orders\".\"created_at\" > '2024-01-01' ORDER BY \"orders\".\"created_at\" DESC LIMIT 20 "
+    "OFFSET 40",
+    "/* app:checkout, controller:orders */ SELECT id, status -- current state\nFROM orders "
+    "WHERE customer_id = 99 AND status IN ('new', 'paid') /* hint */ LIMIT 10",
+};
+
+static void bench_sql(long iters, long only)
+{
+	size_t count = sizeof(sql_statements) / sizeof(sql_statements[0]);
+	char out[OTELP_DB_TEXT_MAX];
+	enum { BATCH = 1000 };
+	long rounds = iters / BATCH > 0 ? iters / BATCH : 1;
+	double *per = malloc(sizeof(double) * (size_t)rounds);
+
+	for (size_t k = 0; k < count; k++) {
+		if (only >= 0 && (size_t)only != k)
+			continue;
+		const char *q = sql_statements[k];
+		size_t n = strlen(q), len = 0;
+		uint64_t shape = 0, acc = 0;
+
+		for (long r = 0; r < rounds; r++) {
+			uint64_t t0 = mono_ns();
+			for (int i = 0; i < BATCH; i++) {
+				len = otelp__sql_sanitize_shape(q, n, out, sizeof(out),
+				                                0x5eed + (uint64_t)i, &shape);
+				acc += shape;
+				__asm__ volatile("" : : "r"(out) : "memory");
+			}
+			per[r] = (double)(mono_ns() - t0) / BATCH;
+		}
+		qsort(per, (size_t)rounds, sizeof(double), cmp_double);
+		printf("sql %zu: median %.1f ns per call (%zu -> %zu bytes, %016llx): %.40s...\n",
+		       k, per[rounds / 2], n, len, (unsigned long long)acc, q);
+	}
+	free(per);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
 	long iters = argc > 2 ? atol(argv[2]) : 0;
+	if (!strcmp(what, "sql")) {
+		bench_sql(iters ? iters : 1000000, argc > 3 ? atol(argv[3]) : -1);
+		return 0;
+	}
 	otelp__config_defaults(&otelp__cfg);
 	otelp__pid_refresh();
 	otelp__pool_init(otelp__cfg.bsp_max_queue_size + 4096);
@@ -173,5 +233,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(what, "export") || !strcmp(what, "all"))
 		bench_export(iters ? iters : 1000000);
+	if (!strcmp(what, "all"))
+		bench_sql(iters ? iters : 1000000, -1);
 	return 0;
 }

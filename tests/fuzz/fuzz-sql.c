@@ -37,12 +37,35 @@
  *    newline when in a line comment) leaves the summary unchanged, and the sanitized text too
  *    but for one blank (the space a removed comment may leave, or that newline): the comment
  *    really is a comment, outside every quote, and ends nothing.
+ *
+ * Differential check against sql-ref.c (src/sql.c before its sanitizer was rewritten for
+ * speed, included here under other names): for every input, the same return value, output
+ * bytes and shape from otelp__sql_sanitize_shape (seeds 0, 42 and one drawn from the input,
+ * with and without a shape, capacities 0 with and without a buffer, 1 to 8, around n/2 and n,
+ * and a few drawn from the input) and from otelp__sql_sanitize, otelp__sql_summary and
+ * otelp__sql_comment_at. The shapes key the summary cache: they must not change.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sql.h"
+
+/* The reference, as ref__sql_*. */
+#define otelp__sql_sanitize       ref__sql_sanitize
+#define otelp__sql_sanitize_shape ref__sql_sanitize_shape
+#define otelp__sql_summary        ref__sql_summary
+#define otelp__sql_comment_at     ref__sql_comment_at
+size_t otelp__sql_sanitize(const char *q, size_t n, char *out, size_t cap);
+size_t otelp__sql_sanitize_shape(const char *q, size_t n, char *out, size_t cap, uint64_t seed,
+                                 uint64_t *shape);
+size_t otelp__sql_summary(const char *q, size_t n, char *out, size_t cap);
+bool otelp__sql_comment_at(const char *q, size_t n, size_t *at, bool *in_line_comment);
+#include "sql-ref.c"
+#undef otelp__sql_sanitize
+#undef otelp__sql_sanitize_shape
+#undef otelp__sql_summary
+#undef otelp__sql_comment_at
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -230,12 +253,79 @@ static void check_shape(const char *q, size_t n, const char *summary, size_t sl)
 	}
 }
 
+/* One sanitizer call against the reference's, both into buffers of exactly cap bytes. */
+static void diff_sanitize(const char *q, size_t n, size_t cap, bool buffer, uint64_t seed,
+                          bool with_shape)
+{
+	char *o = buffer ? xmalloc(cap) : NULL, *r = buffer ? xmalloc(cap) : NULL;
+	uint64_t h = 7, rh = 7;
+	size_t l = otelp__sql_sanitize_shape(q, n, o, cap, seed, with_shape ? &h : NULL);
+	size_t rl = ref__sql_sanitize_shape(q, n, r, cap, seed, with_shape ? &rh : NULL);
+
+	CHECK(l == rl);
+	CHECK(l <= cap);
+	CHECK(l == 0 || memcmp(o, r, l) == 0);
+	CHECK(h == rh);
+	if (seed == 0 && !with_shape) {
+		l = otelp__sql_sanitize(q, n, o, cap);
+		CHECK(l == rl);
+		CHECK(l == 0 || memcmp(o, r, l) == 0);
+	}
+	free(r);
+	free(o);
+}
+
+static void check_reference(const char *q, size_t n)
+{
+	/* Drawn from the input (FNV-1a), so that a failure reproduces. */
+	uint64_t x = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		x = (x ^ (unsigned char)q[i]) * 0x100000001b3ull;
+	const uint64_t seeds[] = {0, 42, x ^ (x >> 31)};
+
+	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+		uint64_t seed = seeds[s];
+
+		diff_sanitize(q, n, 0, false, seed, true);
+		diff_sanitize(q, n, 0, true, seed, true);
+		diff_sanitize(q, n, n + 1, true, seed, false);
+		for (size_t c = 1; c <= 8; c++)
+			diff_sanitize(q, n, c, true, seed, true);
+		for (size_t c = n / 2 > 2 ? n / 2 - 2 : 0; c <= n / 2 + 2; c++)
+			diff_sanitize(q, n, c, true, seed, true);
+		for (size_t c = n > 4 ? n - 4 : 0; c <= n + 2; c++)
+			diff_sanitize(q, n, c, true, seed, true);
+		for (int k = 0; k < 4; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			diff_sanitize(q, n, (size_t)(x >> 33) % (n + 2), true, seed, k & 1);
+		}
+	}
+
+	char s1[OTELP_SQL_SUMMARY_MAX], s2[OTELP_SQL_SUMMARY_MAX];
+	const size_t scaps[] = {0, 1, 7, 64, OTELP_SQL_SUMMARY_MAX};
+
+	for (size_t c = 0; c < sizeof(scaps) / sizeof(scaps[0]); c++) {
+		size_t l1 = otelp__sql_summary(q, n, s1, scaps[c]);
+		size_t l2 = ref__sql_summary(q, n, s2, scaps[c]);
+
+		CHECK(l1 == l2 && (l1 == 0 || memcmp(s1, s2, l1) == 0));
+	}
+
+	size_t at1 = 1, at2 = 2;
+	bool lc1 = false, lc2 = true;
+
+	CHECK(otelp__sql_comment_at(q, n, &at1, &lc1) == ref__sql_comment_at(q, n, &at2, &lc2));
+	CHECK(at1 == at2 && lc1 == lc2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *q = copy_exact((const char *)data, size);
 	const size_t caps[] = {0, 1, 2, 5, 16, 64, 255, size / 2, size, size + 1};
 	char summary[OTELP_SQL_SUMMARY_MAX];
 
+	check_reference(q, size);
 	check_sanitize(q, size, caps, sizeof(caps) / sizeof(caps[0]));
 	size_t sl = check_summary(q, size, caps, sizeof(caps) / sizeof(caps[0]), summary);
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "sql.h"
 #include "sqlcache.h"
 
@@ -1065,6 +1066,109 @@ START_TEST(shape_ignores_literal_values)
 }
 END_TEST
 
+/*
+ * The shape as sql.h defines it, computed here with common.h's hash: the text in chunks
+ * between the literals whose insides do not count, each chunk hashed by otelp__hash_bytes, and
+ * each such literal mixed in as one word, kind << 16 | open << 8 | first byte (a digit as '0'),
+ * the kinds numbered as in sql.c (prefixed string 5, dollar-quoted 6, number 7). Every other
+ * byte counts as text: plain strings, TRUE, comments. Chunks of every length from 1 to 24 on
+ * both sides, in a buffer of exactly the text's length, so that every way of reading a
+ * chunk's last bytes is tried, up to the text's very end.
+ */
+static uint64_t chunked(uint64_t h, const char *const *parts, const uint64_t *words, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		h = otelp__hash_bytes(h, parts[i], strlen(parts[i]));
+		if (i + 1 < k)
+			h = otelp__hash_mix(h, words[i]);
+	}
+	return h | 1;
+}
+
+START_TEST(shape_definition)
+{
+	static const struct {
+		const char *lit;
+		uint64_t word; /* 0: not a literal left out of the shape, its bytes count */
+		const char *out;
+	} lits[] = {
+	    {"12", 7 << 16 | '0', "?"},
+	    {"0x1F", 7 << 16 | '0', "?"},
+	    {"-3.5e2", 7 << 16 | '-', "?"},
+	    {"+7", 7 << 16 | '+', "?"},
+	    {".5", 7 << 16 | '.', "?"},
+	    {"E'x\\'y'", 5 << 16 | 'E', "?"},
+	    {"u&'y'", 5 << 16 | 'u', "?"},
+	    {"n''", 5 << 16 | 'n', "?"},
+	    {"$$z$$", 6 << 16 | '$', "?"},
+	    {"$q$a;b$q$", 6 << 16 | '$', "?"},
+	    {"'plain'", 0, "?"},
+	    {"TRUE", 0, "?"},
+	    {"/* c */", 0, " "},
+	};
+	char text[128], want[128], out[128];
+	char a[32], b[32];
+
+	for (size_t li = 0; li < sizeof(lits) / sizeof(lits[0]); li++) {
+		for (size_t la = 1; la <= 24; la++) {
+			for (size_t lb = 1; lb <= 24; lb++) {
+				/* a...( literal )b...: an operator before, so that a sign is one.
+				 */
+				memset(a, 'a', la - 1);
+				a[la - 1] = '(';
+				a[la] = '\0';
+				b[0] = ')';
+				memset(b + 1, 'b', lb - 1);
+				b[lb] = '\0';
+				snprintf(text, sizeof(text), "%s%s%s", a, lits[li].lit, b);
+				snprintf(want, sizeof(want), "%s%s%s", a, lits[li].out, b);
+
+				size_t n = strlen(text);
+				char *q = exact(text, n);
+				uint64_t h = 0;
+				size_t l =
+				    otelp__sql_sanitize_shape(q, n, out, sizeof(out), 1234, &h);
+				const char *parts[] = {a, b}, *whole[] = {text};
+				uint64_t expect = lits[li].word
+				                      ? chunked(1234, parts, &lits[li].word, 2)
+				                      : chunked(1234, whole, NULL, 1);
+
+				ck_assert_msg(l == strlen(want) && memcmp(out, want, l) == 0,
+				              "[%s]", text);
+				ck_assert_msg(h == expect, "[%s]", text);
+				free(q);
+			}
+		}
+	}
+
+	/* Literals in a row; literals left open, to the end of the text. */
+	static const char *row[] = {"INSERT INTO t VALUES (", ", ", ", ", ")"};
+	static const uint64_t row_words[] = {7 << 16 | '0', 5 << 16 | 'X', 6 << 16 | '$'};
+	const char *r = "INSERT INTO t VALUES (42, X'ff', $$x$$)";
+	uint64_t h = 0;
+
+	otelp__sql_sanitize_shape(r, strlen(r), out, sizeof(out), 99, &h);
+	ck_assert_uint_eq(h, chunked(99, row, row_words, 4));
+	static const struct {
+		const char *q, *before;
+		uint64_t word;
+	} open[] = {
+	    {"SELECT $t$ unclosed", "SELECT ", 6 << 16 | 1 << 8 | '$'},
+	    {"SELECT b'01", "SELECT ", 5 << 16 | 1 << 8 | 'b'},
+	    {"SELECT e'\\'", "SELECT ", 5 << 16 | 1 << 8 | 'e'},
+	};
+	for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+		const char *parts[] = {open[i].before, ""};
+		char *q = exact(open[i].q, strlen(open[i].q));
+
+		h = 0;
+		otelp__sql_sanitize_shape(q, strlen(open[i].q), out, sizeof(out), 5, &h);
+		ck_assert_msg(h == chunked(5, parts, &open[i].word, 2), "[%s]", open[i].q);
+		free(q);
+	}
+}
+END_TEST
+
 START_TEST(shape_only_when_read_to_end)
 {
 	const char *q = "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;";
@@ -1166,6 +1270,7 @@ int main(void)
 	tc = tcase_create("cache");
 	tcase_add_test(tc, shape_ignores_literal_values);
 	tcase_add_test(tc, shape_only_when_read_to_end);
+	tcase_add_test(tc, shape_definition);
 	tcase_add_test(tc, summary_cached_matches);
 	suite_add_tcase(s, tc);
 	return otelp_check_run(s, false);

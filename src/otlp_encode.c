@@ -775,7 +775,8 @@ static inline bool word_plain_ascii(uint64_t x)
  * so when a word fails the check nothing is lost: p is only moved on success. Words may overlap
  * at the end; nothing outside src[0..n) is read. False when the string needs the slow path.
  */
-static inline bool pbw_plain_ascii(struct pbw *w, const char *src, size_t n)
+static inline __attribute__((always_inline)) bool pbw_plain_ascii(struct pbw *w, const char *src,
+                                                                  size_t n)
 {
 	uint8_t *dst = w->p - n;
 
@@ -833,14 +834,12 @@ static size_t plain_ascii_prefix(const uint8_t *p, size_t n)
  * The n bytes of src as the reference writes them: valid UTF-8, ended by the first NUL (a
  * protobuf-c string is a C string). Returns the length written.
  */
-static size_t pbw_utf8(struct pbw *w, const char *src, size_t n)
+static __attribute__((noinline)) size_t pbw_utf8_slow(struct pbw *w, const char *src, size_t n)
 {
 	size_t m, len;
 	const char *nul;
 	char *dst;
 
-	if (pbw_plain_ascii(w, src, n))
-		return n;
 	m = plain_ascii_prefix((const uint8_t *)src, n);
 	if (m == n) {
 		pbw_raw(w, src, n);
@@ -857,8 +856,21 @@ static size_t pbw_utf8(struct pbw *w, const char *src, size_t n)
 	return len;
 }
 
+/*
+ * The plain ASCII case inline, the rest out of line: a call that may convert saves registers
+ * that the plain case, nearly every key and value, does not need.
+ */
+static inline __attribute__((always_inline)) size_t pbw_utf8(struct pbw *w, const char *src,
+                                                             size_t n)
+{
+	if (otelp_likely(pbw_plain_ascii(w, src, n)))
+		return n;
+	return pbw_utf8_slow(w, src, n);
+}
+
 /* A string field; absent when empty unless always (a oneof member). */
-static inline void pbw_str(struct pbw *w, uint32_t tag, const char *src, size_t n, bool always)
+static inline __attribute__((always_inline)) void pbw_str(struct pbw *w, uint32_t tag,
+                                                          const char *src, size_t n, bool always)
 {
 	size_t len = pbw_utf8(w, src, n);
 
@@ -868,8 +880,8 @@ static inline void pbw_str(struct pbw *w, uint32_t tag, const char *src, size_t 
 	pbw_varint(w, tag);
 }
 
-static inline void pbw_sref(struct pbw *w, uint32_t tag, const struct otelp_span *s,
-                            struct otelp_sref r, bool always)
+static inline __attribute__((always_inline)) void
+pbw_sref(struct pbw *w, uint32_t tag, const struct otelp_span *s, struct otelp_sref r, bool always)
 {
 	const char *p;
 	size_t n = otelp__sref_get(s, r, &p);

@@ -541,6 +541,36 @@ class Http11(HttpBase):
             self.assertOneTraceparent([r for r in recs if r["path"] == "/data?" + q][0], c)
         self.assertEqual(len({s["traceId"] for s in spans}), n_req)
 
+    def test_host_changes_on_one_connection(self):
+        """Attributes a connection's requests share are kept per connection: when Host
+        changes between requests on one keep-alive connection, each span has its own."""
+        b, bport, blog = self.backend()
+        code = ("import http.client, sys\n"
+                "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]))\n"
+                "for h in ('a.example', 'b.example:81', 'a.example', 'a.example'):\n"
+                "    c.request('GET', '/data?size=1&h=' + h, headers={'Host': h})\n"
+                "    c.getresponse().read()\n")
+        p = self.run_prog([PY, "-c", code, str(bport)], "pyclient")
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        recs = read_log(blog)
+        self.assertEqual(len({r["peer_port"] for r in recs}), 1, "one connection")
+
+        spans = self.wait_spans(8)
+        clients = sorted(select(spans, CLIENT, "pyclient"), key=lambda s: int(s["startTimeUnixNano"]))
+        servers = sorted(select(spans, SERVER, "backend"), key=lambda s: int(s["startTimeUnixNano"]))
+        self.assertEqual((len(clients), len(servers)), (4, 4))
+        for c, s, (host, port) in zip(clients, servers, [("a.example", 80), ("b.example", 81),
+                                                         ("a.example", 80), ("a.example", 80)]):
+            self.assertChain(c, s)
+            self.assertAttrs(c, {"server.address": host, "server.port": port,
+                                 "network.peer.address": "127.0.0.1", "network.peer.port": bport,
+                                 "network.protocol.version": "1.1"})
+            self.assertAttrs(s, {"server.address": host, "url.scheme": "http",
+                                 "network.protocol.version": "1.1"},
+                             absent=() if port != 80 else ("server.port",))
+            if port != 80:
+                self.assertEqual(s["attributes"].get("server.port"), port)
+
     def pipelined(self, port):
         reqs = b""
         for i, size in ((1, 10), (2, 20), (3, 30)):

@@ -121,7 +121,7 @@ static bool lchex_decode(const char *s, size_t nbytes, uint8_t *out)
 		int lo = lchex1[(unsigned char)s[2 * i + 1]] - 1;
 
 		bad |= hi | lo;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		out[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo); /* garbage when bad */
 	}
 	return bad >= 0;
 }

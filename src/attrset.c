@@ -188,6 +188,20 @@ void otelp__span_add_kvs(struct otelp_span *s, const struct otelp_kv *kv, size_t
 	}
 }
 
+void otelp__span_add_conn_kvs(struct otelp_span *s, const struct otelp_kv *kv, size_t n,
+                              const struct otelp_attrset **set, uint8_t *tries)
+{
+	if (!*set && *tries < OTELP_ATTRSET_TRIES) {
+		*set = otelp__attrset_get(kv, n);
+		if (!*set)
+			(*tries)++;
+	}
+	if (*set)
+		otelp__span_add_set(s, *set);
+	else
+		otelp__span_add_kvs(s, kv, n);
+}
+
 unsigned otelp__attrset_count(void)
 {
 	return atomic_load(&n_sets);

@@ -60,6 +60,27 @@ const struct otelp_attrset *otelp__attrset_get(const struct otelp_kv *kv, size_t
 /* Add kv[0..n) to a span one by one (the fallback when a set could not be made). */
 void otelp__span_add_kvs(struct otelp_span *s, const struct otelp_kv *kv, size_t n);
 
+static inline struct otelp_kv otelp__kv_str(const char *key, const char *str, size_t len)
+{
+	return (struct otelp_kv){.key = key, .str = str, .len = len};
+}
+
+static inline struct otelp_kv otelp__kv_int(const char *key, int64_t i)
+{
+	return (struct otelp_kv){.key = key, .i = i, .is_int = true};
+}
+
+#define OTELP_ATTRSET_TRIES 4 /* a connection gives up on a set after this many failures */
+
+/*
+ * A connection's attributes kv[0..n) added to s through the set the caller keeps for the
+ * connection in *set (NULL until made): made here on first use; after OTELP_ATTRSET_TRIES
+ * failures (counted in *tries) the connection adds them one by one. A caller that already holds
+ * a set for the same attributes adds it with otelp__span_add_set instead of calling this.
+ */
+void otelp__span_add_conn_kvs(struct otelp_span *s, const struct otelp_kv *kv, size_t n,
+                              const struct otelp_attrset **set, uint8_t *tries);
+
 /* Sets made so far (diagnostics and tests). */
 unsigned otelp__attrset_count(void);
 

@@ -166,6 +166,79 @@ static inline uint64_t otelp__hash_bytes(uint64_t h, const void *p, size_t n)
 	return otelp__hash_mix(h, n);
 }
 
+/*
+ * otelp__hash_bytes(h, s + a, b - a), for a <= b <= n, when all of s[0..n) may be read: the
+ * same words mixed in the same order, but the last bytes (fewer than 8) are read as one word of
+ * s and masked instead of being copied by a call. (The summary cache's shapes are defined by
+ * otelp__hash_bytes: the two must stay equal, which test-sql checks.)
+ */
+static inline __attribute__((always_inline)) uint64_t
+otelp__hash_bytes_within(uint64_t h, const void *p, size_t n, size_t a, size_t b)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const unsigned char *s = p;
+	size_t i = a;
+	uint64_t v, w;
+
+	if (n < 8)
+		return otelp__hash_bytes(h, s + a, b - a);
+	for (; b - i >= 16; i += 16) {
+		__builtin_memcpy(&v, s + i, 8);
+		__builtin_memcpy(&w, s + i + 8, 8);
+		h = otelp__hash_mix(otelp__hash_mix(h, v), w);
+	}
+	if (b - i >= 8) {
+		__builtin_memcpy(&v, s + i, 8);
+		h = otelp__hash_mix(h, v);
+		i += 8;
+	}
+	if (i < b) {
+		unsigned r = (unsigned)(b - i);
+
+		if (n - i >= 8) {
+			__builtin_memcpy(&v, s + i, 8);
+		} else { /* s[i] is byte i - (n - 8) of the last 8 */
+			__builtin_memcpy(&v, s + n - 8, 8);
+			v >>= 8 * (i + 8 - n);
+		}
+		h = otelp__hash_mix(h, v & (~(uint64_t)0 >> (64 - 8 * r)));
+	}
+	return otelp__hash_mix(h, b - a);
+#else
+	(void)n;
+	return otelp__hash_bytes(h, (const unsigned char *)p + a, b - a);
+#endif
+}
+
+/* Copy n bytes; the short ones (most strings of a span) without a call to memcpy. */
+static inline void otelp__copy_short(void *dst, const void *src, size_t n)
+{
+	char *d = dst;
+	const char *s = src;
+
+	if (n > 16) {
+		__builtin_memcpy(d, s, n);
+	} else if (n >= 8) { /* two words, overlapping when n < 16 */
+		uint64_t x, y;
+
+		__builtin_memcpy(&x, s, 8);
+		__builtin_memcpy(&y, s + n - 8, 8);
+		__builtin_memcpy(d, &x, 8);
+		__builtin_memcpy(d + n - 8, &y, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+
+		__builtin_memcpy(&x, s, 4);
+		__builtin_memcpy(&y, s + n - 4, 4);
+		__builtin_memcpy(d, &x, 4);
+		__builtin_memcpy(d + n - 4, &y, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
 /* Wall clock in nanoseconds since the epoch (vDSO, no syscall). */
 uint64_t otelp__now_ns(void);
 /* Monotonic clock in nanoseconds, for deadlines. */

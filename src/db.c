@@ -24,36 +24,24 @@ void otelp__db_text(struct otelp_span *s, const char *text, size_t len)
 	otelp__span_add_str_k(s, OTELP_KEY(DB_QUERY_TEXT), text, len);
 }
 
-static void kv_str(struct otelp_kv *kv, const char *key, const char *str, size_t len)
-{
-	*kv = (struct otelp_kv){.key = key, .str = str, .len = len};
-}
-
-static void kv_int(struct otelp_kv *kv, const char *key, int64_t i)
-{
-	*kv = (struct otelp_kv){.key = key, .i = i, .is_int = true};
-}
-
 size_t otelp__db_conn_kvs(const struct otelp_db_conn *c, struct otelp_kv *kv)
 {
 	size_t n = 0;
 
-	kv_str(&kv[n++], "db.system.name", c->system, strlen(c->system));
+	kv[n++] = otelp__kv_str("db.system.name", c->system, strlen(c->system));
 	if (c->ns_len)
-		kv_str(&kv[n++], "db.namespace", c->ns, c->ns_len);
+		kv[n++] = otelp__kv_str("db.namespace", c->ns, c->ns_len);
 	if (c->addr_len)
-		kv_str(&kv[n++], "server.address", c->addr, c->addr_len);
+		kv[n++] = otelp__kv_str("server.address", c->addr, c->addr_len);
 	if (!c->unix_sock && c->addr_len && c->port > 0 && c->port != c->default_port)
-		kv_int(&kv[n++], "server.port", c->port);
+		kv[n++] = otelp__kv_int("server.port", c->port);
 	if (!c->unix_sock && c->peer_len) {
-		kv_str(&kv[n++], "network.peer.address", c->peer, c->peer_len);
+		kv[n++] = otelp__kv_str("network.peer.address", c->peer, c->peer_len);
 		if (c->port > 0)
-			kv_int(&kv[n++], "network.peer.port", c->port);
+			kv[n++] = otelp__kv_int("network.peer.port", c->port);
 	}
 	return n;
 }
-
-#define SET_TRIES 4 /* a connection gives up on a set after this many failures */
 
 void otelp__db_conn_attrs(struct otelp_span *s, const struct otelp_db_conn *c,
                           const struct otelp_attrset **set, uint8_t *tries)
@@ -66,15 +54,10 @@ void otelp__db_conn_attrs(struct otelp_span *s, const struct otelp_db_conn *c,
 		return;
 	}
 	n = otelp__db_conn_kvs(c, kv);
-	if (set && *tries < SET_TRIES) {
-		*set = otelp__attrset_get(kv, n);
-		if (*set) {
-			otelp__span_add_set(s, *set);
-			return;
-		}
-		(*tries)++;
-	}
-	otelp__span_add_kvs(s, kv, n);
+	if (set)
+		otelp__span_add_conn_kvs(s, kv, n, set, tries);
+	else
+		otelp__span_add_kvs(s, kv, n);
 }
 
 void otelp__db_error(struct otelp_span *s, const char *type, size_t type_len, bool code,

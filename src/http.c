@@ -110,7 +110,6 @@ struct respcap {
 };
 
 #define SET_KEY_MAX 96 /* request fields a connection's set is made from (conn_attrs) */
-#define SET_TRIES   4  /* a connection gives up on a set after this many failures */
 
 struct otelp_conn {
 	uint32_t next_free; /* pool link (index + 1) */
@@ -523,34 +522,8 @@ static void reqcap_start(struct reqcap *rq, const struct otelp_h1_event *ev)
 	rq->n_hdr = 0;
 }
 
-/*
- * A field name from the parser (tchars only) against a lower-case literal of the same length.
- * Among tchars only letters change with bit 5, and every byte of our literals has it set, so
- * OR-ing 0x20 in is an exact case-insensitive compare: eight bytes at a time, the last word
- * overlapping the one before.
- */
-static inline bool tname_eq(const char *s, const char *lit, size_t n)
-{
-	uint64_t a, b, diff = 0;
-
-	if (n < 8) {
-		for (size_t i = 0; i < n; i++)
-			diff |= (uint8_t)((s[i] | 0x20) ^ lit[i]);
-		return diff == 0;
-	}
-	for (size_t i = 0; i + 8 < n; i += 8) {
-		memcpy(&a, s + i, 8);
-		memcpy(&b, lit + i, 8);
-		diff |= (a | 0x2020202020202020ull) ^ b;
-	}
-	memcpy(&a, s + n - 8, 8);
-	memcpy(&b, lit + n - 8, 8);
-	return (diff | ((a | 0x2020202020202020ull) ^ b)) == 0;
-}
-
-#define NAME_IS(ev, lit) \
-	((ev)->name_len == sizeof(lit) - 1 && tname_eq((ev)->name, lit, sizeof(lit) - 1))
-#define KEEP(dst, ev) ((uint8_t)put_cut((dst), sizeof(dst), (ev)->value, (ev)->value_len))
+#define NAME_IS(ev, lit) otelp__h1_name_is((ev)->name, (ev)->name_len, lit, sizeof(lit) - 1)
+#define KEEP(dst, ev)    ((uint8_t)put_cut((dst), sizeof(dst), (ev)->value, (ev)->value_len))
 
 static void reqcap_header(struct reqcap *rq, const struct otelp_h1_event *ev)
 {
@@ -683,48 +656,34 @@ static void conn_attrs(struct otelp_conn *c, struct otelp_span *s, const char *s
 	const char *hh;
 	size_t hl;
 	int port = server ? 0 : 80;
-#define KV_STR(k, v, l)                            \
-	kv[n++] = (struct otelp_kv)                \
-	{                                          \
-		.key = (k), .str = (v), .len = (l) \
-	}
-#define KV_INT(k, v)                                 \
-	kv[n++] = (struct otelp_kv)                  \
-	{                                            \
-		.key = (k), .i = (v), .is_int = true \
-	}
 	if (server)
-		KV_STR("url.scheme", scheme, scheme_len);
+		kv[n++] = otelp__kv_str("url.scheme", scheme, scheme_len);
 	if (host_len && otelp__http_host_port(host, host_len, &hh, &hl, &port)) {
-		KV_STR("server.address", hh, hl);
+		kv[n++] = otelp__kv_str("server.address", hh, hl);
 		if (port)
-			KV_INT("server.port", port);
+			kv[n++] = otelp__kv_int("server.port", port);
 	} else if (!server && c->peer_len && !c->unix_sock) {
-		KV_STR("server.address", c->peer, c->peer_len);
-		KV_INT("server.port", c->peer_port);
+		kv[n++] = otelp__kv_str("server.address", c->peer, c->peer_len);
+		kv[n++] = otelp__kv_int("server.port", c->peer_port);
 	}
-	KV_STR("network.protocol.version", minor ? "1.1" : "1.0", 3);
+	kv[n++] = otelp__kv_str("network.protocol.version", minor ? "1.1" : "1.0", 3);
 	if (!server && c->peer_len) {
-		KV_STR("network.peer.address", c->peer, c->peer_len);
+		kv[n++] = otelp__kv_str("network.peer.address", c->peer, c->peer_len);
 		if (!c->unix_sock)
-			KV_INT("network.peer.port", c->peer_port);
+			kv[n++] = otelp__kv_int("network.peer.port", c->peer_port);
 	}
 	if (c->unix_sock)
-		KV_STR("network.transport", "unix", 4);
-#undef KV_STR
-#undef KV_INT
-	c->set = NULL;
-	if (key_len <= sizeof(key) && c->set_tries < SET_TRIES) {
-		c->set = otelp__attrset_get(kv, n);
-		if (c->set) {
-			memcpy(c->set_key, key, key_len);
-			c->set_key_len = (uint8_t)key_len;
-			otelp__span_add_set(s, c->set);
-			return;
-		}
-		c->set_tries++;
+		kv[n++] = otelp__kv_str("network.transport", "unix", 4);
+	if (key_len > sizeof(key)) {
+		otelp__span_add_kvs(s, kv, n); /* fields too long to keep: no set */
+		return;
 	}
-	otelp__span_add_kvs(s, kv, n);
+	c->set = NULL;
+	otelp__span_add_conn_kvs(s, kv, n, &c->set, &c->set_tries);
+	if (c->set) {
+		memcpy(c->set_key, key, key_len);
+		c->set_key_len = (uint8_t)key_len;
+	}
 }
 
 /* ---- in-flight requests ---- */

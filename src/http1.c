@@ -97,19 +97,6 @@ static bool is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Case-insensitive match of a field name (tchars only) against a lower-case literal. */
-static bool name_is(const char *s, size_t n, const char *lower, size_t lower_len)
-{
-	if (n != lower_len)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		/* Among tchars, only upper-case letters change with bit 5. */
-		if ((s[i] | 0x20) != lower[i])
-			return false;
-	}
-	return true;
-}
-
 /* ---- line reading ---- */
 
 /* Keep the last bytes of the part of a split line that does not fit line[]. */
@@ -370,7 +357,7 @@ static const char *transfer_encoding(struct otelp_h1 *p, const struct line *ln,
 		start--;
 	while (is_ows(v[start]))
 		start++;
-	if (name_is(v + start, end - start, "chunked", 7))
+	if (otelp__h1_name_is(v + start, end - start, "chunked", 7))
 		p->flags |= F_TE_CHUNKED;
 	else
 		p->flags &= ~F_TE_CHUNKED;
@@ -478,9 +465,9 @@ static const char *on_line(struct otelp_h1 *p, const struct line *ln, struct ote
 		err = field_parse(ln, &f);
 		if (err)
 			return err;
-		if (name_is(f.name, f.name_len, "content-length", 14))
+		if (otelp__h1_name_is(f.name, f.name_len, "content-length", 14))
 			err = content_length(p, ln, &f);
-		else if (name_is(f.name, f.name_len, "transfer-encoding", 17))
+		else if (otelp__h1_name_is(f.name, f.name_len, "transfer-encoding", 17))
 			err = transfer_encoding(p, ln, &f);
 		if (err)
 			return err;

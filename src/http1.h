@@ -115,6 +115,34 @@ struct otelp_h1 {
 
 void otelp__h1_init(struct otelp_h1 *p, enum otelp_h1_kind kind);
 
+/*
+ * A field name from the parser (tchars only) against a lower-case literal, case-insensitively.
+ * Among tchars only letters change with bit 5, and every byte of a field name literal (letters,
+ * digits, '-') has it set, so OR-ing 0x20 in is exact (for a literal of letters only, such as
+ * "chunked", it is exact on any bytes): eight bytes at a time, the last word overlapping the
+ * one before.
+ */
+static inline bool otelp__h1_name_is(const char *s, size_t n, const char *lower, size_t lower_len)
+{
+	uint64_t a, b, diff = 0;
+
+	if (n != lower_len)
+		return false;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			diff |= (uint8_t)((s[i] | 0x20) ^ lower[i]);
+		return diff == 0;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		__builtin_memcpy(&a, s + i, 8);
+		__builtin_memcpy(&b, lower + i, 8);
+		diff |= (a | 0x2020202020202020ull) ^ b;
+	}
+	__builtin_memcpy(&a, s + n - 8, 8);
+	__builtin_memcpy(&b, lower + n - 8, 8);
+	return (diff | ((a | 0x2020202020202020ull) ^ b)) == 0;
+}
+
 /* The bit of otelp_h1.want for a field name of n bytes. */
 static inline uint32_t otelp__h1_want_bit(size_t n)
 {

@@ -301,39 +301,47 @@ static void add_text(struct otelp_span *s, enum otelp_redisq_mode mode, const ch
 	}
 }
 
+/*
+ * What every command's span starts with: the command's SELECT and SUBSCRIBE facts, its span
+ * (named name) with the connection's attributes. NULL when there is no span to fill.
+ */
+static struct otelp_span *begin_span(struct otelp_redis_cmd *cmd, void *ctx, long select_db,
+                                     bool subscribe, const char *name, size_t name_len)
+{
+	cmd->select_db = select_db;
+	cmd->subscribe = subscribe;
+	if (subscribe)
+		return NULL;
+	struct rconn *rc = conn_get(ctx);
+	cmd->conn = rc;
+	struct otelp_span *s = otelp__db_start(name, name_len, 0);
+	if (!s)
+		return NULL;
+	conn_attrs(s, rc);
+	cmd->span = s;
+	if (rc && select_db >= 0)
+		rc->db_sent = select_db; /* the commands sent after it run there */
+	return s;
+}
+
 static void begin(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_redisq *q,
                   const char *text)
 {
-	cmd->select_db = q->select_db;
-	cmd->subscribe = q->subscribe;
-	if (q->subscribe)
-		return;
-	struct rconn *rc = conn_get(ctx);
-	cmd->conn = rc;
 	struct otelp_span *s =
-	    otelp__db_start(q->name_len ? q->name : "redis", q->name_len ? q->name_len : 5, 0);
+	    begin_span(cmd, ctx, q->select_db, q->subscribe, q->name_len ? q->name : "redis",
+	               q->name_len ? q->name_len : 5);
 	if (!s)
 		return;
-	conn_attrs(s, rc);
 	otelp__span_add_str_k(s, OTELP_KEY(DB_OPERATION_NAME), q->name, q->name_len);
 	add_text(s, text_mode(), text, q->text_len);
-	cmd->span = s;
-	if (rc && q->select_db >= 0)
-		rc->db_sent = q->select_db; /* the commands sent after it run there */
 }
 
 static void begin_fast(struct otelp_redis_cmd *cmd, void *ctx, const struct otelp_redisq_args *a)
 {
-	cmd->select_db = a->select_db;
-	cmd->subscribe = a->subscribe;
-	if (a->subscribe)
-		return;
-	struct rconn *rc = conn_get(ctx);
-	cmd->conn = rc;
-	struct otelp_span *s = otelp__db_start(a->arg[0], a->len[0], 0);
+	struct otelp_span *s =
+	    begin_span(cmd, ctx, a->select_db, a->subscribe, a->arg[0], a->len[0]);
 	if (!s)
 		return;
-	conn_attrs(s, rc);
 	/* db.operation.name: the bytes of the span's name, which is the same command name. */
 	if (s->name.len == a->len[0])
 		otelp__span_add_ref_k(s, OTELP_KEY(DB_OPERATION_NAME), s->name);
@@ -359,9 +367,6 @@ static void begin_fast(struct otelp_redis_cmd *cmd, void *ctx, const struct otel
 			add_text(s, a->mode, text, a->text_len);
 		}
 	}
-	cmd->span = s;
-	if (rc && a->select_db >= 0)
-		rc->db_sent = a->select_db; /* the commands sent after it run there */
 }
 
 static void cmd_init(struct otelp_redis_cmd *cmd)

@@ -60,6 +60,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
+
 #define PRE     24  /* bytes remembered of an argument a rule looks at */
 #define OUT_TMP 512 /* buffer for one printf conversion */
 
@@ -932,42 +934,18 @@ bool otelp__redisq_fast_argv(int argc, const char *const *argv, const size_t *ar
 	return fast_done(a, &p, argc, cap);
 }
 
-/* memcpy, without a call for the short strings commands are made of. */
-static inline void copy(char *d, const char *s, size_t n)
-{
-	if (n > 16) {
-		memcpy(d, s, n);
-	} else if (n >= 8) {
-		uint64_t x, y;
-		memcpy(&x, s, 8);
-		memcpy(&y, s + n - 8, 8);
-		memcpy(d, &x, 8);
-		memcpy(d + n - 8, &y, 8);
-	} else if (n >= 4) {
-		uint32_t x, y;
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(d, &x, 4);
-		memcpy(d + n - 4, &y, 4);
-	} else if (n) {
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
-}
-
 void otelp__redisq_fast_text(const struct otelp_redisq_args *a, char *text)
 {
 	char *t = text;
 
 	if (a->mode == OTELP_REDISQ_NONE)
 		return;
-	copy(t, a->arg[0], a->len[0]);
+	otelp__copy_short(t, a->arg[0], a->len[0]);
 	t += a->len[0];
 	for (int i = 1; i < a->argc; i++) {
 		*t++ = ' ';
 		if (a->keep & (1u << i)) {
-			copy(t, a->arg[i], a->len[i]);
+			otelp__copy_short(t, a->arg[i], a->len[i]);
 			t += a->len[i];
 		} else {
 			*t++ = '?';

@@ -327,11 +327,11 @@ static struct otelp_attr *span_attr_k(struct otelp_span *s, struct otelp_sref ke
 {
 	if (!s || !s->recording || s->ended)
 		return NULL;
-	if (s->n_span_attrs >= otelp__cfg.limits.attr_count || s->n_attrs >= OTELP_SPAN_ATTRS_MAX) {
-		s->dropped_attrs++;
+	uint32_t count = s->n_span_attrs;
+	struct otelp_attr *a = new_slot(s, &count, otelp__cfg.limits.attr_count, &s->dropped_attrs);
+	if (!a)
 		return NULL;
-	}
-	struct otelp_attr *a = &s->attrs[s->n_attrs++];
+	s->n_attrs++;
 	s->n_span_attrs++;
 	a->key = key;
 	a->owner = OTELP_OWNER_SPAN;

@@ -1017,58 +1017,6 @@ static inline bool is_bool(const unsigned char *p, size_t len)
 	       (load32(p + 1) | 0x20202020u) == load32((const unsigned char *)"alse");
 }
 
-/*
- * otelp__hash_bytes(h, s + a, b - a), which it must equal (the shapes of the summary cache are
- * defined by it), for a <= b <= n: the same words mixed in the same order, but its last bytes,
- * fewer than 8, are read as one word of the text (s[0..n) may be read whole) and masked instead
- * of being copied by a call. A text shorter than 8 bytes goes the common way.
- */
-static inline __attribute__((always_inline)) uint64_t hash_span(uint64_t h, const unsigned char *s,
-                                                                size_t n, size_t a, size_t b)
-{
-#if SQL_SWAR
-	size_t i = a;
-
-	if (n < 8)
-		return otelp__hash_bytes(h, s + a, b - a);
-	for (; b - i >= 16; i += 16)
-		h = otelp__hash_mix(otelp__hash_mix(h, load64(s + i)), load64(s + i + 8));
-	if (b - i >= 8) {
-		h = otelp__hash_mix(h, load64(s + i));
-		i += 8;
-	}
-	if (i < b) {
-		unsigned r = (unsigned)(b - i);
-		/* s[i] is byte i - (n - 8) of the text's last 8. */
-		uint64_t v = n - i >= 8 ? load64(s + i) : load64(s + n - 8) >> 8 * (i + 8 - n);
-
-		h = otelp__hash_mix(h, v & (~(uint64_t)0 >> (64 - 8 * r)));
-	}
-	return otelp__hash_mix(h, b - a);
-#else
-	(void)n;
-	return otelp__hash_bytes(h, s + a, b - a);
-#endif
-}
-
-/* Copy l bytes, short ones without a call. */
-static inline void copy(char *d, const unsigned char *s, size_t l)
-{
-	if (l >= 8 && l <= 16) {
-		uint64_t x, y;
-
-		memcpy(&x, s, 8);
-		memcpy(&y, s + l - 8, 8);
-		memcpy(d, &x, 8);
-		memcpy(d + l - 8, &y, 8);
-	} else if (l < 8) {
-		for (size_t k = 0; k < l; k++)
-			d[k] = (char)s[k];
-	} else {
-		memcpy(d, s, l);
-	}
-}
-
 /* The sanitizer's output and shape, out of the loop that reads the tokens. */
 struct san {
 	const unsigned char *s;
@@ -1105,12 +1053,12 @@ static inline __attribute__((always_inline)) size_t replace(struct san *z, size_
 	size_t run = start - z->keep;
 
 	if (run > z->cap - z->len) {
-		copy(z->out + z->len, z->s + z->keep, z->cap - z->len);
+		otelp__copy_short(z->out + z->len, z->s + z->keep, z->cap - z->len);
 		z->len = z->cap;
 		z->full = true;
 		return 0;
 	}
-	copy(z->out + z->len, z->s + z->keep, run);
+	otelp__copy_short(z->out + z->len, z->s + z->keep, run);
 	z->len += run;
 	if (rep) {
 		if (z->len == z->cap) {
@@ -1137,7 +1085,7 @@ static size_t san_literal(struct san *z, uint64_t *shape, size_t start, size_t e
                           bool open, unsigned char first)
 {
 	if (shape) {
-		z->h = hash_span(z->h, z->s, z->n, z->hashed, start);
+		z->h = otelp__hash_bytes_within(z->h, z->s, z->n, z->hashed, start);
 		z->h = otelp__hash_mix(z->h, (uint64_t)kind << 16 | (uint64_t)open << 8 |
 		                                 (is_digit(first) ? '0' : first));
 		z->hashed = end;
@@ -1157,7 +1105,7 @@ static size_t san_finish(struct san *z, size_t i, uint64_t *shape)
 	}
 	/* Read to its end (i == n): it has a shape. */
 	if (shape)
-		*shape = hash_span(z->h, z->s, z->n, z->hashed, z->n) | 1;
+		*shape = otelp__hash_bytes_within(z->h, z->s, z->n, z->hashed, z->n) | 1;
 	return z->len;
 }
 

@@ -1080,6 +1080,9 @@ static void feed(struct otelp_conn *c, bool request_dir, const char *p, size_t n
 			on_response_event(c, &ev);
 		if (ev.type == OTELP_H1_ERROR)
 			break;
+		/* Between messages with nothing left: another step would only say NEED_MORE. */
+		if (ev.type == OTELP_H1_MESSAGE_DONE && n == 0)
+			break;
 	}
 }
 

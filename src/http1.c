@@ -40,6 +40,9 @@
  *    MESSAGE_DONE was not yet stepped to.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common.h"
 #include "http1.h"
@@ -99,6 +102,43 @@ static bool is_ows(char c)
 
 /* ---- line reading ---- */
 
+static bool is_crlf(unsigned char c)
+{
+	return c <= '\r' && ((1u << c) & (1u << '\n' | 1u << '\r'));
+}
+
+/*
+ * Offset of the first CR or LF in s[0..n), or n: sixteen bytes at a time where SSE2 exists,
+ * never reading outside s[0..n) (the last block overlaps the one before, whose bytes are
+ * known to hold neither).
+ */
+static inline size_t find_crlf(const char *s, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	if (n >= 16) {
+		const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+		unsigned m;
+
+		for (;; i += 16) {
+			if (i + 16 > n)
+				i = n - 16;
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			m = (unsigned)_mm_movemask_epi8(
+			    _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)));
+			if (m)
+				return i + (size_t)__builtin_ctz(m);
+			if (i + 16 == n)
+				return n;
+		}
+	}
+#endif
+	while (i < n && !is_crlf((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 /* Keep the last bytes of the part of a split line that does not fit line[]. */
 static void tail_push(struct otelp_h1 *p, const char *s, size_t n)
 {
@@ -141,10 +181,40 @@ static int read_line(struct otelp_h1 *p, const char *buf, size_t len, uint64_t a
                      struct line *ln, const char **err)
 {
 	size_t budget = OTELP_H1_HEAD_MAX - p->head_bytes;
-	const char *lf = memchr(buf, '\n', len < budget ? len : budget);
+	size_t lim = len < budget ? len : budget;
 	size_t n, total, over;
+	const char *lf;
 	bool bad;
 
+	if (otelp_likely(p->line_total == 0)) {
+		/*
+		 * The common case: a line that starts in this buffer, ending in LF or CRLF with no
+		 * other CR before it. Anything else takes the general path below.
+		 */
+		n = find_crlf(buf, lim);
+		if (n < lim && (buf[n] == '\n' || (n + 1 < lim && buf[n + 1] == '\n'))) {
+			total = n;
+			n += buf[n] == '\r';
+			*used = n + 1;
+			p->head_bytes += (uint32_t)(n + 1);
+			ln->end = at + n + 1;
+			ln->s = buf;
+			ln->start = at;
+			ln->total = total;
+			if (otelp_likely(total <= OTELP_H1_LINE_MAX)) {
+				ln->len = total;
+				ln->tail_len = 0;
+				ln->tail = buf + total;
+			} else {
+				ln->len = OTELP_H1_LINE_MAX;
+				over = total - ln->len;
+				ln->tail_len = over < TAIL_KEEP ? over : TAIL_KEEP;
+				ln->tail = buf + total - ln->tail_len;
+			}
+			return 1;
+		}
+	}
+	lf = memchr(buf, '\n', lim);
 	if (!lf) {
 		if (len > budget) {
 			*used = 0;
@@ -224,6 +294,40 @@ static bool version_ok(const char *v, int *minor)
 	return true;
 }
 
+/* No SP, control or DEL in s[0..n): sixteen bytes at a time where SSE2 exists. */
+static bool target_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	if (n >= 16) {
+		const __m128i sp1 = _mm_set1_epi8(' ' + 1), del = _mm_set1_epi8(0x7f);
+		const __m128i neg1 = _mm_set1_epi8(-1);
+
+		for (;; i += 16) {
+			if (i + 16 > n)
+				i = n - 16;
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			/* 0x00..0x20 (signed: above -1 and below 0x21) or 0x7f */
+			__m128i bad = _mm_or_si128(
+			    _mm_and_si128(_mm_cmpgt_epi8(v, neg1), _mm_cmpgt_epi8(sp1, v)),
+			    _mm_cmpeq_epi8(v, del));
+			if (_mm_movemask_epi8(bad))
+				return false;
+			if (i + 16 == n)
+				return true;
+		}
+	}
+#endif
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 static const char *request_line(const struct line *ln, struct otelp_h1_event *ev)
 {
 	const char *s = ln->s;
@@ -248,16 +352,13 @@ static const char *request_line(const struct line *ln, struct otelp_h1_event *ev
 		tend = ln->len;
 	if (tend <= t)
 		return "bad request line";
-	for (size_t j = t; j < tend; j++) {
-		unsigned char c = (unsigned char)s[j];
-
-		if (c <= ' ' || c == 0x7f)
-			return "bad request target";
-	}
+	if (!target_ok(s + t, tend - t))
+		return "bad request target";
 	ev->method = s;
 	ev->method_len = i;
 	ev->target = s + t;
 	ev->target_len = tend - t;
+	ev->status = 0;
 	return NULL;
 }
 
@@ -278,6 +379,8 @@ static const char *status_line(const struct line *ln, struct otelp_h1_event *ev)
 		return "bad status code";
 	if (ln->total > 12 && s[12] != ' ')
 		return "bad status line";
+	ev->method = ev->target = NULL;
+	ev->method_len = ev->target_len = 0;
 	ev->status = status;
 	return NULL;
 }
@@ -418,6 +521,130 @@ static const char *chunk_size(struct otelp_h1 *p, const struct line *ln)
 	return NULL;
 }
 
+/* ---- header lines: the fast path ---- */
+
+/*
+ * The length of the run of tchars at the start of s[0..n). Field names are nearly always
+ * letters, digits and '-': where SSE2 exists, sixteen bytes are checked for those at once, and
+ * the table takes over at the first other byte (the ':' after a name of up to 16 bytes).
+ */
+static inline size_t name_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	if (n >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+		__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+		                               _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), l));
+		__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+		                              _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+		__m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+		unsigned m =
+		    (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), dash));
+
+		i = (size_t)__builtin_ctz(~m); /* bit 16 of ~m is set: i <= 16 */
+	}
+#endif
+	while (i < n && tchar[(unsigned char)s[i]])
+		i++;
+	return i;
+}
+
+/*
+ * The fast path of S_HEADERS: lines that lie whole in buf[0..len) (stream offset at), parsed
+ * in one loop until a wanted field or the blank line gives an event (1), or a line needs the
+ * general path (0: a line cut by the end of buf, a CR not before its LF, a line longer than
+ * OTELP_H1_LINE_MAX, anything malformed). Either way *used bytes were consumed. It takes
+ * exactly the decisions on_line() takes for such lines; where that would be an error it leaves
+ * the line to the general path, which reports it. Values are trimmed only for the fields that
+ * need them: wanted ones and the framing ones.
+ */
+static int headers_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t at, size_t *used,
+                        struct otelp_h1_event *ev)
+{
+	size_t budget = OTELP_H1_HEAD_MAX - p->head_bytes;
+	size_t lim = len < budget ? len : budget;
+	size_t off = 0;
+	int r = 0;
+
+	while (off < lim) {
+		const char *s = buf + off;
+		size_t rem = lim - off, i, eol, next, j, e;
+		bool wanted;
+
+		i = name_len(s, rem);
+		if (i == 0) {
+			/* The blank line ending the head (a bare CR: the general path). */
+			next = s[0] == '\n' ? 1 : s[0] == '\r' && rem > 1 && s[1] == '\n' ? 2 : 0;
+			if (!next || choose_body(p))
+				break;
+			p->head_bytes += (uint32_t)next;
+			off += next;
+			p->state = S_BODY_START;
+			ev->type = OTELP_H1_HEADERS_DONE;
+			ev->line_start = at + (off - next);
+			ev->line_end = at + off;
+			r = 1;
+			break;
+		}
+		if (i == rem || s[i] != ':')
+			break;
+		eol = i + 1 + find_crlf(s + i + 1, rem - i - 1);
+		if (eol < rem && s[eol] == '\n')
+			next = eol + 1;
+		else if (eol + 1 < rem && s[eol + 1] == '\n')
+			next = eol + 2;
+		else
+			break;
+		if (eol > OTELP_H1_LINE_MAX)
+			break;
+		/* The value matters only to a wanted field or a framing one. */
+		wanted = p->want & otelp__h1_want_bit(i);
+		if (!wanted && i != 14 && i != 17) {
+			p->head_bytes += (uint32_t)next;
+			off += next;
+			continue;
+		}
+		j = i + 1;
+		while (j < eol && is_ows(s[j]))
+			j++;
+		e = eol;
+		while (e > j && is_ows(s[e - 1]))
+			e--;
+		if (i == 14 || i == 17) {
+			struct line ln = {.s = s, .len = eol, .total = eol};
+			struct field f = {s, i, s + j, e - j};
+			const char *err = NULL;
+
+			if (otelp__h1_name_is(s, i, "content-length", 14))
+				err = content_length(p, &ln, &f);
+			else if (otelp__h1_name_is(s, i, "transfer-encoding", 17))
+				err = transfer_encoding(p, &ln, &f);
+			if (err)
+				break; /* the general path reads the line again and reports it */
+		}
+		p->head_bytes += (uint32_t)next;
+		off += next;
+		if (wanted) {
+			ev->type = OTELP_H1_HEADER;
+			ev->name = s;
+			ev->name_len = i;
+			ev->value = s + j;
+			ev->value_len = e - j;
+			ev->truncated = false;
+			ev->line_start = at + (off - next);
+			ev->line_end = at + off;
+			ev->value_start = ev->line_start + j;
+			r = 1;
+			break;
+		}
+	}
+	*used = off;
+	return r;
+}
+
 /* ---- the step function ---- */
 
 /* The message is complete: wait for the next start line. */
@@ -515,27 +742,10 @@ static void die(struct otelp_h1 *p, const char *why)
 	p->error = why;
 }
 
-/*
- * Fill ev with "nothing": field by field, because a memset of the whole struct compiles to a
- * rep stos whose start-up cost is a large part of a short step.
- */
+/* Only the type: each event sets the fields it carries (see http1.h). */
 static void ev_clear(struct otelp_h1_event *ev)
 {
 	ev->type = OTELP_H1_NEED_MORE;
-	ev->method = NULL;
-	ev->method_len = 0;
-	ev->target = NULL;
-	ev->target_len = 0;
-	ev->status = 0;
-	ev->version_minor = 0;
-	ev->name = NULL;
-	ev->name_len = 0;
-	ev->value = NULL;
-	ev->value_len = 0;
-	ev->truncated = false;
-	ev->line_start = 0;
-	ev->line_end = 0;
-	ev->value_start = 0;
 }
 
 size_t otelp__h1_step(struct otelp_h1 *p, const char *buf, size_t len, struct otelp_h1_event *ev)
@@ -552,8 +762,15 @@ size_t otelp__h1_step(struct otelp_h1 *p, const char *buf, size_t len, struct ot
 	}
 	for (;;) {
 		switch (p->state) {
-		case S_START:
 		case S_HEADERS:
+			if (p->line_total == 0 && buf && off < len) {
+				r = headers_fast(p, buf + off, len - off, p->pos + off, &n, ev);
+				off += n;
+				if (r)
+					goto out;
+			}
+			/* fall through */
+		case S_START:
 		case S_CHUNK_SIZE:
 		case S_TRAILERS:
 			if (off == len)

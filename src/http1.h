@@ -52,15 +52,16 @@ enum otelp_h1_body {
 	OTELP_H1_BODY_UNTIL_CLOSE, /* response without framing: ends at end of stream */
 };
 
+/* An event: its type, and the fields listed for that type (the others are left as they were). */
 struct otelp_h1_event {
 	enum otelp_h1_ev type;
-	/* START_LINE of a request. */
+	/* START_LINE: of a request; NULL and 0 for a response. */
 	const char *method;
 	size_t method_len;
 	const char *target;
 	size_t target_len;
-	/* START_LINE of a response. */
-	int status; /* 100..999 */
+	/* START_LINE: of a response (100..999); 0 for a request. */
+	int status;
 	/* START_LINE: 0 for HTTP/1.0, 1 for HTTP/1.1. */
 	int version_minor;
 	/* HEADER: name as written (any case), value without leading/trailing spaces and tabs. */
@@ -72,8 +73,9 @@ struct otelp_h1_event {
 	bool truncated;
 	/*
 	 * Stream offsets. START_LINE / HEADER: line_start = first byte of the line, line_end = the
-	 * byte after its LF, value_start = first byte of the (trimmed) value.
-	 * HEADERS_DONE: line_start = first byte of the blank line (its CR, or its LF when bare).
+	 * byte after its LF; HEADER: value_start = first byte of the (trimmed) value.
+	 * HEADERS_DONE: line_start = first byte of the blank line (its CR, or its LF when bare),
+	 * line_end = the byte after its LF.
 	 */
 	uint64_t line_start;
 	uint64_t line_end;

@@ -14,6 +14,9 @@
  * the same way in every run; for half of the inputs only some header fields are wanted (the
  * same ones in every run), and no other gives an event.
  *
+ * A fourth run, whole, goes through the reference (http1-ref.c: the parser before its fast
+ * path) and must give the same events.
+ *
  * Each piece is copied into its own heap buffer of exactly its length, so that ASan reports a
  * read past the end of any call's buffer. Every event is also checked against the input at its
  * stream offsets, and the step contract (consumed <= len, NEED_MORE consumes all, p->pos is the
@@ -24,6 +27,30 @@
 #include <string.h>
 
 #include "http1.h"
+
+/* The reference (the parser before its fast path), as ref__h1_*: same results on every input. */
+void ref__h1_init(struct otelp_h1 *p, enum otelp_h1_kind kind);
+size_t ref__h1_step(struct otelp_h1 *p, const char *buf, size_t len, struct otelp_h1_event *ev);
+void ref__h1_set_body(struct otelp_h1 *p, enum otelp_h1_body body);
+bool ref__h1_head_ending(const struct otelp_h1 *p, uint64_t *blank_line);
+enum otelp_h1_ev ref__h1_eof(struct otelp_h1 *p);
+int ref__h1_classify_request(const char *buf, size_t len);
+int ref__h1_classify_response(const char *buf, size_t len);
+#define otelp__h1_init              ref__h1_init
+#define otelp__h1_step              ref__h1_step
+#define otelp__h1_set_body          ref__h1_set_body
+#define otelp__h1_head_ending       ref__h1_head_ending
+#define otelp__h1_eof               ref__h1_eof
+#define otelp__h1_classify_request  ref__h1_classify_request
+#define otelp__h1_classify_response ref__h1_classify_response
+#include "http1-ref.c"
+#undef otelp__h1_init
+#undef otelp__h1_step
+#undef otelp__h1_set_body
+#undef otelp__h1_head_ending
+#undef otelp__h1_eof
+#undef otelp__h1_classify_request
+#undef otelp__h1_classify_response
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,7 +64,16 @@ enum mode {
 	WHOLE,
 	PIECES,
 	BYTES,
+	REF, /* whole, through the reference */
 };
+
+/* The parser a run uses: the one under test, or the reference. */
+static bool use_ref;
+
+static size_t step(struct otelp_h1 *p, const char *buf, size_t len, struct otelp_h1_event *ev)
+{
+	return use_ref ? ref__h1_step(p, buf, len, ev) : otelp__h1_step(p, buf, len, ev);
+}
 
 struct result {
 	uint64_t hash; /* of every event and what it carries */
@@ -170,13 +206,21 @@ static void check_event(const struct otelp_h1 *p, const struct otelp_h1_event *e
 		CHECK(p->dead && p->error);
 		h = mix(h, p->error, strlen(p->error));
 	}
+	/* Only the fields the event's type carries (http1.h); the others are unspecified. */
 	h = mix_u64(h, ev->type);
-	h = mix_u64(h, (uint64_t)ev->status);
-	h = mix_u64(h, (uint64_t)ev->version_minor);
-	h = mix_u64(h, ev->truncated);
-	h = mix_u64(h, ev->line_start);
-	h = mix_u64(h, ev->line_end);
-	h = mix_u64(h, ev->value_start);
+	if (ev->type == OTELP_H1_START_LINE) {
+		h = mix_u64(h, (uint64_t)ev->status);
+		h = mix_u64(h, (uint64_t)ev->version_minor);
+	}
+	if (ev->type == OTELP_H1_START_LINE || ev->type == OTELP_H1_HEADER)
+		h = mix_u64(h, ev->truncated);
+	if (ev->type == OTELP_H1_START_LINE || ev->type == OTELP_H1_HEADER ||
+	    ev->type == OTELP_H1_HEADERS_DONE) {
+		h = mix_u64(h, ev->line_start);
+		h = mix_u64(h, ev->line_end);
+	}
+	if (ev->type == OTELP_H1_HEADER)
+		h = mix_u64(h, ev->value_start);
 	h = mix_u64(h, p->messages);
 	res->hash = h;
 	res->events++;
@@ -213,7 +257,7 @@ static bool feed(struct feeder *f, size_t off, size_t len, bool opaque)
 		struct otelp_h1_event ev;
 		uint64_t pos = f->p.pos;
 		const char *buf = copy ? copy + done : NULL;
-		size_t n = otelp__h1_step(&f->p, buf, len - done, &ev);
+		size_t n = step(&f->p, buf, len - done, &ev);
 
 		CHECK(n <= len - done);
 		CHECK(f->p.pos == pos + n);
@@ -227,10 +271,9 @@ static bool feed(struct feeder *f, size_t off, size_t len, bool opaque)
 		check_event(&f->p, &ev, f->data, f->size, buf, len - (done - n), &f->res);
 		if (ev.type == OTELP_H1_ERROR) {
 			/* Final: nothing consumed any more, whatever the input. */
-			CHECK(otelp__h1_step(&f->p, buf, len - done, &ev) == 0);
+			CHECK(step(&f->p, buf, len - done, &ev) == 0);
 			CHECK(ev.type == OTELP_H1_ERROR && f->p.dead && !f->p.idle);
-			CHECK(otelp__h1_step(&f->p, NULL, 1, &ev) == 0 &&
-			      ev.type == OTELP_H1_ERROR);
+			CHECK(step(&f->p, NULL, 1, &ev) == 0 && ev.type == OTELP_H1_ERROR);
 			if (copy != f->one)
 				free(copy);
 			return false;
@@ -243,7 +286,9 @@ static bool feed(struct feeder *f, size_t off, size_t len, bool opaque)
 		if (ev.type == OTELP_H1_HEADERS_DONE) {
 			int o = override_for(f->seed, f->p.messages);
 
-			if (o >= 0)
+			if (o >= 0 && use_ref)
+				ref__h1_set_body(&f->p, (enum otelp_h1_body)o);
+			else if (o >= 0)
 				otelp__h1_set_body(&f->p, (enum otelp_h1_body)o);
 			if (f->p.body == OTELP_H1_BODY_LENGTH)
 				f->body = f->p.content_length;
@@ -266,7 +311,11 @@ static void run(enum otelp_h1_kind kind, const uint8_t *data, size_t size, uint6
 	size_t off = 0;
 
 	memset(&f, 0, sizeof(f));
-	otelp__h1_init(&f.p, kind);
+	use_ref = mode == REF;
+	if (use_ref)
+		ref__h1_init(&f.p, kind);
+	else
+		otelp__h1_init(&f.p, kind);
 	CHECK(f.p.idle && !f.p.dead && f.p.pos == 0 && f.p.want == UINT32_MAX);
 	/* Half of the inputs: header events only for some name lengths, the same in each run. */
 	if (seed & 0x200)
@@ -323,7 +372,7 @@ static void run(enum otelp_h1_kind kind, const uint8_t *data, size_t size, uint6
 		bool idle = f.p.idle;
 
 		CHECK(f.p.pos == size);
-		out->eof = otelp__h1_eof(&f.p);
+		out->eof = use_ref ? ref__h1_eof(&f.p) : otelp__h1_eof(&f.p);
 		CHECK((out->eof == OTELP_H1_NEED_MORE) == idle);
 		CHECK((out->eof == OTELP_H1_ERROR) == f.p.dead);
 	}
@@ -360,16 +409,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int k = 0; k < 2; k++) {
 		enum otelp_h1_kind kind = k ? OTELP_H1_RESPONSE : OTELP_H1_REQUEST;
-		struct result whole = {0}, pieces = {0}, bytes = {0};
+		struct result whole = {0}, pieces = {0}, bytes = {0}, ref = {0};
 
 		run(kind, data, size, seed, WHOLE, &whole);
 		run(kind, data, size, seed, PIECES, &pieces);
 		run(kind, data, size, seed, BYTES, &bytes);
+		run(kind, data, size, seed, REF, &ref);
 		CHECK(whole.events == pieces.events && whole.events == bytes.events);
 		CHECK(whole.hash == pieces.hash && whole.hash == bytes.hash);
 		CHECK(whole.dead == pieces.dead && whole.dead == bytes.dead);
+		CHECK(whole.events == ref.events && whole.hash == ref.hash);
+		CHECK(whole.dead == ref.dead && whole.pos == ref.pos);
 		if (!whole.dead) {
-			CHECK(whole.eof == pieces.eof && whole.eof == bytes.eof);
+			CHECK(whole.eof == pieces.eof && whole.eof == bytes.eof &&
+			      whole.eof == ref.eof);
 			CHECK(whole.pos == size && pieces.pos == size && bytes.pos == size);
 		}
 	}

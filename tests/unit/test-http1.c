@@ -98,12 +98,20 @@ static void record(struct run *r, const struct otelp_h1_event *ev)
 		copy_str(e->a, &e->a_len, ev->name, ev->name_len);
 		copy_str(e->b, &e->b_len, ev->value, ev->value_len);
 	}
-	e->status = ev->status;
-	e->minor = ev->version_minor;
-	e->truncated = ev->truncated;
-	e->line_start = ev->line_start;
-	e->line_end = ev->line_end;
-	e->value_start = ev->value_start;
+	/* Only what the event's type carries (http1.h); the other fields are unspecified. */
+	if (ev->type == OTELP_H1_START_LINE) {
+		e->status = ev->status;
+		e->minor = ev->version_minor;
+	}
+	if (ev->type == OTELP_H1_START_LINE || ev->type == OTELP_H1_HEADER)
+		e->truncated = ev->truncated;
+	if (ev->type == OTELP_H1_START_LINE || ev->type == OTELP_H1_HEADER ||
+	    ev->type == OTELP_H1_HEADERS_DONE) {
+		e->line_start = ev->line_start;
+		e->line_end = ev->line_end;
+	}
+	if (ev->type == OTELP_H1_HEADER)
+		e->value_start = ev->value_start;
 	if (ev->type == OTELP_H1_HEADERS_DONE) {
 		e->body = r->p.body;
 		e->content_length = r->p.content_length;

@@ -10,6 +10,7 @@
  * their way; the hooks catch the rest.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -24,6 +25,11 @@ static atomic_int slots[OTELP_FDGUARD_MAX] = {
     [0 ... OTELP_FDGUARD_MAX - 1] = -1,
 };
 static atomic_int count;
+/*
+ * No registered fd is below this (it only ever goes down): the program's own fds are low
+ * numbers, ours high ones, so most lookups end here without scanning the slots.
+ */
+static atomic_int low = INT_MAX;
 
 int otelp__sys_close(int fd)
 {
@@ -45,6 +51,9 @@ static int high_fd_base(void)
 
 static void add(int fd)
 {
+	int cur = atomic_load(&low);
+	while (fd < cur && !atomic_compare_exchange_weak(&low, &cur, fd))
+		;
 	for (int i = 0; i < OTELP_FDGUARD_MAX; i++) {
 		int expect = -1;
 		if (atomic_compare_exchange_strong(&slots[i], &expect, fd)) {
@@ -82,7 +91,8 @@ static int find(int value)
 
 bool otelp__fd_is_ours(int fd)
 {
-	if (otelp_likely(atomic_load_explicit(&count, memory_order_relaxed) == 0) || fd < 0)
+	if (otelp_likely(atomic_load_explicit(&count, memory_order_relaxed) == 0) || fd < 0 ||
+	    fd < atomic_load_explicit(&low, memory_order_relaxed))
 		return false;
 	return find(fd) >= 0;
 }

@@ -336,6 +336,7 @@ static struct otelp_conn *conn_new(int fd, enum conn_role role)
 		c->req.want = REQ_FIELD_LENGTHS;
 	if (!otelp__cfg.http_capture_resp[0])
 		c->resp.want = 0;
+	c->req.batch = c->resp.batch = true;
 	/* A stale entry (an fd closed behind our back, e.g. by a raw syscall) is replaced. */
 	struct otelp_conn *old = __atomic_exchange_n(slot, c, __ATOMIC_ACQ_REL);
 	(void)old;
@@ -466,7 +467,7 @@ static const char *errno_name(int err)
 }
 
 static void capture_hdr(struct hdr *tab, uint8_t *n, const char *list,
-                        const struct otelp_h1_event *ev)
+                        const struct otelp_h1_field *ev)
 {
 	if (!list[0] || *n >= HDR_CAPTURE || ev->name_len >= sizeof(tab->name) ||
 	    !otelp__http_header_listed(list, ev->name, ev->name_len) ||
@@ -525,7 +526,7 @@ static void reqcap_start(struct reqcap *rq, const struct otelp_h1_event *ev)
 #define NAME_IS(ev, lit) otelp__h1_name_is((ev)->name, (ev)->name_len, lit, sizeof(lit) - 1)
 #define KEEP(dst, ev)    ((uint8_t)put_cut((dst), sizeof(dst), (ev)->value, (ev)->value_len))
 
-static void reqcap_header(struct reqcap *rq, const struct otelp_h1_event *ev)
+static void reqcap_header(struct reqcap *rq, const struct otelp_h1_field *ev)
 {
 	switch (ev->name_len) {
 	case 2:
@@ -991,15 +992,34 @@ static void client_request(struct otelp_conn *c, uint64_t blank_line)
 
 /* ---- message events ---- */
 
+/* A HEADER event's field, as a HEAD event carries it. */
+static struct otelp_h1_field field_of(const struct otelp_h1_event *ev)
+{
+	return (struct otelp_h1_field){.name = ev->name,
+	                               .name_len = ev->name_len,
+	                               .value = ev->value,
+	                               .value_len = ev->value_len,
+	                               .value_start = ev->value_start};
+}
+
 static void on_request_event(struct otelp_conn *c, const struct otelp_h1_event *ev)
 {
+	struct otelp_h1_field f;
+
 	switch (ev->type) {
 	case OTELP_H1_START_LINE:
 		reqcap_start(&c->rq, ev);
 		break;
 	case OTELP_H1_HEADER:
-		reqcap_header(&c->rq, ev);
+		f = field_of(ev);
+		reqcap_header(&c->rq, &f);
 		break;
+	case OTELP_H1_HEAD:
+		reqcap_start(&c->rq, ev);
+		for (size_t i = 0; i < ev->n_fields; i++)
+			reqcap_header(&c->rq, &ev->fields[i]);
+		/* The head is done: */
+		/* fall through */
 	case OTELP_H1_HEADERS_DONE:
 		if (c->role == ROLE_SERVER)
 			server_request(c);
@@ -1018,14 +1038,25 @@ static void on_response_event(struct otelp_conn *c, const struct otelp_h1_event 
 {
 	struct inflight *f;
 
+	struct otelp_h1_field hf;
+
 	switch (ev->type) {
 	case OTELP_H1_START_LINE:
 		c->rs.status = ev->status;
 		c->rs.n_hdr = 0;
 		break;
 	case OTELP_H1_HEADER:
-		capture_hdr(c->rs.hdr, &c->rs.n_hdr, otelp__cfg.http_capture_resp, ev);
+		hf = field_of(ev);
+		capture_hdr(c->rs.hdr, &c->rs.n_hdr, otelp__cfg.http_capture_resp, &hf);
 		break;
+	case OTELP_H1_HEAD:
+		c->rs.status = ev->status;
+		c->rs.n_hdr = 0;
+		for (size_t i = 0; i < ev->n_fields; i++)
+			capture_hdr(c->rs.hdr, &c->rs.n_hdr, otelp__cfg.http_capture_resp,
+			            &ev->fields[i]);
+		/* The head is done: */
+		/* fall through */
 	case OTELP_H1_HEADERS_DONE:
 		f = fifo_front(c);
 		if (!f) {

@@ -294,31 +294,43 @@ static bool version_ok(const char *v, int *minor)
 	return true;
 }
 
-/* No SP, control or DEL in s[0..n): sixteen bytes at a time where SSE2 exists. */
-static bool target_ok(const char *s, size_t n)
+/* A 16-byte block's mask of SP, controls and DEL (0x00..0x20: signed above -1, below 0x21). */
+#if defined(__SSE2__)
+static inline unsigned target_bad(const char *s)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i ctl = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(-1)),
+	                            _mm_cmpgt_epi8(_mm_set1_epi8(' ' + 1), v));
+
+	return (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(ctl, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+}
+#endif
+
+/*
+ * No SP, control or DEL in s[0..n), where avail >= n bytes from s may be read: sixteen bytes
+ * at a time where SSE2 exists (a short target is checked in one block that reads on into the
+ * rest of the line, its bits beyond n ignored).
+ */
+static bool target_ok(const char *s, size_t n, size_t avail)
 {
 	size_t i = 0;
 
 #if defined(__SSE2__)
 	if (n >= 16) {
-		const __m128i sp1 = _mm_set1_epi8(' ' + 1), del = _mm_set1_epi8(0x7f);
-		const __m128i neg1 = _mm_set1_epi8(-1);
-
 		for (;; i += 16) {
 			if (i + 16 > n)
 				i = n - 16;
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-			/* 0x00..0x20 (signed: above -1 and below 0x21) or 0x7f */
-			__m128i bad = _mm_or_si128(
-			    _mm_and_si128(_mm_cmpgt_epi8(v, neg1), _mm_cmpgt_epi8(sp1, v)),
-			    _mm_cmpeq_epi8(v, del));
-			if (_mm_movemask_epi8(bad))
+			if (target_bad(s + i))
 				return false;
 			if (i + 16 == n)
 				return true;
 		}
 	}
+	if (avail >= 16)
+		return (target_bad(s) & ((1u << n) - 1)) == 0;
 #endif
+	(void)avail;
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -352,7 +364,7 @@ static const char *request_line(const struct line *ln, struct otelp_h1_event *ev
 		tend = ln->len;
 	if (tend <= t)
 		return "bad request line";
-	if (!target_ok(s + t, tend - t))
+	if (!target_ok(s + t, tend - t, ln->len - t))
 		return "bad request target";
 	ev->method = s;
 	ev->method_len = i;
@@ -560,9 +572,13 @@ static inline size_t name_len(const char *s, size_t n)
  * exactly the decisions on_line() takes for such lines; where that would be an error it leaves
  * the line to the general path, which reports it. Values are trimmed only for the fields that
  * need them: wanted ones and the framing ones.
+ *
+ * With fields (a HEAD being gathered), wanted fields are added to fields[*nf] instead of
+ * giving an event, and only the blank line ends the loop with 1; a wanted field beyond
+ * OTELP_H1_HEAD_FIELDS stops it with 0.
  */
-static int headers_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t at, size_t *used,
-                        struct otelp_h1_event *ev)
+static int lines_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t at, size_t *used,
+                      struct otelp_h1_event *ev, struct otelp_h1_field *fields, size_t *nf)
 {
 	size_t budget = OTELP_H1_HEAD_MAX - p->head_bytes;
 	size_t lim = len < budget ? len : budget;
@@ -607,6 +623,8 @@ static int headers_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_
 			off += next;
 			continue;
 		}
+		if (wanted && fields && *nf == OTELP_H1_HEAD_FIELDS)
+			break;
 		j = i + 1;
 		while (j < eol && is_ows(s[j]))
 			j++;
@@ -627,7 +645,17 @@ static int headers_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_
 		}
 		p->head_bytes += (uint32_t)next;
 		off += next;
-		if (wanted) {
+		if (wanted && fields) {
+			struct otelp_h1_field *f = &fields[(*nf)++];
+
+			f->name = s;
+			f->name_len = i;
+			f->value = s + j;
+			f->value_len = e - j;
+			f->line_start = at + (off - next);
+			f->line_end = at + off;
+			f->value_start = f->line_start + j;
+		} else if (wanted) {
 			ev->type = OTELP_H1_HEADER;
 			ev->name = s;
 			ev->name_len = i;
@@ -643,6 +671,62 @@ static int headers_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_
 	}
 	*used = off;
 	return r;
+}
+
+/*
+ * A whole head in buf[0..len), as one OTELP_H1_HEAD event (1, *used bytes consumed), or 0 with
+ * nothing consumed and the parser as it was, when any part of it needs the general path.
+ */
+static int head_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t at, size_t *used,
+                     struct otelp_h1_event *ev)
+{
+	size_t budget = OTELP_H1_HEAD_MAX - p->head_bytes;
+	size_t lim = len < budget ? len : budget;
+	size_t n = find_crlf(buf, lim), next, rest, nf = 0;
+	/* What the head changes, to put back when it leaves the fast path. */
+	uint32_t head_bytes = p->head_bytes;
+	uint8_t flags = p->flags, cl_seen = p->cl_seen;
+	uint64_t content_length = p->content_length;
+	int status = p->status;
+	enum otelp_h1_body body = p->body;
+
+	if (n == 0 || n >= lim || n > OTELP_H1_LINE_MAX)
+		return 0;
+	if (buf[n] == '\n')
+		next = n + 1;
+	else if (n + 1 < lim && buf[n + 1] == '\n')
+		next = n + 2;
+	else
+		return 0;
+	struct line ln = {
+	    .s = buf, .len = n, .total = n, .tail = buf + n, .start = at, .end = at + next};
+	if ((p->kind == OTELP_H1_RESPONSE ? status_line(&ln, ev) : request_line(&ln, ev)) != NULL)
+		return 0;
+	/* What on_line() does at a start line, but for messages++ (on success). */
+	p->status = ev->status;
+	p->body = OTELP_H1_BODY_NONE;
+	p->content_length = 0;
+	p->cl_seen = 0;
+	p->flags &= ~(F_TE_SEEN | F_TE_CHUNKED);
+	p->head_bytes += (uint32_t)next;
+	if (lines_fast(p, buf + next, len - next, at + next, &rest, ev, p->fields, &nf) != 1) {
+		p->head_bytes = head_bytes;
+		p->flags = flags;
+		p->cl_seen = cl_seen;
+		p->content_length = content_length;
+		p->status = status;
+		p->body = body;
+		return 0;
+	}
+	p->messages++;
+	ev->type = OTELP_H1_HEAD;
+	ev->truncated = false;
+	ev->start_line_start = at;
+	ev->start_line_end = at + next;
+	ev->fields = p->fields;
+	ev->n_fields = nf;
+	*used = next + rest;
+	return 1;
 }
 
 /* ---- the step function ---- */
@@ -762,17 +846,25 @@ size_t otelp__h1_step(struct otelp_h1 *p, const char *buf, size_t len, struct ot
 	}
 	for (;;) {
 		switch (p->state) {
+		case S_START:
+			if (p->batch && p->line_total == 0 && buf && off < len &&
+			    head_fast(p, buf + off, len - off, p->pos + off, &n, ev)) {
+				off += n;
+				goto out;
+			}
+			goto general;
 		case S_HEADERS:
 			if (p->line_total == 0 && buf && off < len) {
-				r = headers_fast(p, buf + off, len - off, p->pos + off, &n, ev);
+				r = lines_fast(p, buf + off, len - off, p->pos + off, &n, ev, NULL,
+				               NULL);
 				off += n;
 				if (r)
 					goto out;
 			}
 			/* fall through */
-		case S_START:
 		case S_CHUNK_SIZE:
 		case S_TRAILERS:
+		general:
 			if (off == len)
 				goto out;
 			if (!buf) {

@@ -43,6 +43,26 @@ enum otelp_h1_ev {
 	OTELP_H1_HEADERS_DONE, /* the blank line ending the head was consumed */
 	OTELP_H1_MESSAGE_DONE, /* body complete; the parser waits for the next message */
 	OTELP_H1_ERROR,        /* malformed: the parser stays dead (p->dead) */
+	/*
+	 * Only when the caller sets otelp_h1.batch: a whole head at once, the same as START_LINE,
+	 * then HEADER for each of fields[0..n_fields), then HEADERS_DONE. Given when the whole
+	 * head lies in one call's buffer, with short lines and at most OTELP_H1_HEAD_FIELDS wanted
+	 * fields; any other head gives the events one by one, as without batch.
+	 */
+	OTELP_H1_HEAD,
+};
+
+#define OTELP_H1_HEAD_FIELDS 8
+
+/* A wanted header field of an OTELP_H1_HEAD event: what its HEADER event would carry. */
+struct otelp_h1_field {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+	uint64_t line_start;
+	uint64_t line_end;
+	uint64_t value_start;
 };
 
 enum otelp_h1_body {
@@ -80,6 +100,15 @@ struct otelp_h1_event {
 	uint64_t line_start;
 	uint64_t line_end;
 	uint64_t value_start;
+	/*
+	 * HEAD: the start line's fields as in START_LINE (never truncated), its offsets in
+	 * start_line_start and start_line_end, the wanted fields (pointing into the caller's
+	 * buffer, valid until the next step), and line_start / line_end as in HEADERS_DONE.
+	 */
+	uint64_t start_line_start;
+	uint64_t start_line_end;
+	const struct otelp_h1_field *fields;
+	size_t n_fields;
 };
 
 /* Parser state. Treat as opaque except for the documented read-only fields. */
@@ -100,6 +129,8 @@ struct otelp_h1 {
 	 * without an event. otelp__h1_init sets every bit.
 	 */
 	uint32_t want;
+	/* Set by the caller: whole heads may come as one OTELP_H1_HEAD event. */
+	bool batch;
 
 	/* Internal. */
 	uint8_t kind; /* enum otelp_h1_kind */
@@ -112,6 +143,7 @@ struct otelp_h1 {
 	uint32_t line_len;   /* bytes in line[] (at most OTELP_H1_LINE_MAX) */
 	uint32_t line_total; /* bytes of the current line seen, line[] holds the first ones */
 	char tail[16];       /* last bytes of a split line longer than line[] (its version) */
+	struct otelp_h1_field fields[OTELP_H1_HEAD_FIELDS]; /* of the HEAD event */
 	char line[OTELP_H1_LINE_MAX];
 };
 

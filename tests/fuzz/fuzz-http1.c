@@ -14,8 +14,9 @@
  * the same way in every run; for half of the inputs only some header fields are wanted (the
  * same ones in every run), and no other gives an event.
  *
- * A fourth run, whole, goes through the reference (http1-ref.c: the parser before its fast
- * path) and must give the same events.
+ * For half of the inputs the parser may give a whole head as one HEAD event: it is checked
+ * and hashed as the events it stands for. A fourth run, whole, goes through the reference
+ * (http1-ref.c: the parser before its fast path) and must give the same events.
  *
  * Each piece is copied into its own heap buffer of exactly its length, so that ASan reports a
  * read past the end of any call's buffer. Every event is also checked against the input at its
@@ -226,6 +227,40 @@ static void check_event(const struct otelp_h1 *p, const struct otelp_h1_event *e
 	res->events++;
 }
 
+/* A HEAD event, checked and hashed as the START_LINE, HEADER and HEADERS_DONE it stands for. */
+static void check_head(const struct otelp_h1 *p, const struct otelp_h1_event *ev,
+                       const uint8_t *data, size_t size, const char *buf, size_t len,
+                       struct result *res)
+{
+	struct otelp_h1_event e = *ev;
+
+	CHECK(p->batch && !use_ref && ev->fields == p->fields);
+	CHECK(ev->n_fields <= OTELP_H1_HEAD_FIELDS && !ev->truncated);
+	CHECK(ev->start_line_start < ev->start_line_end && ev->start_line_end <= ev->line_start);
+	e.type = OTELP_H1_START_LINE;
+	e.line_start = ev->start_line_start;
+	e.line_end = ev->start_line_end;
+	check_event(p, &e, data, size, buf, len, res);
+	for (size_t i = 0; i < ev->n_fields; i++) {
+		const struct otelp_h1_field *f = &ev->fields[i];
+
+		CHECK(f->line_start >= (i ? ev->fields[i - 1].line_end : ev->start_line_end));
+		CHECK(f->line_end <= ev->line_start);
+		e.type = OTELP_H1_HEADER;
+		e.name = f->name;
+		e.name_len = f->name_len;
+		e.value = f->value;
+		e.value_len = f->value_len;
+		e.line_start = f->line_start;
+		e.line_end = f->line_end;
+		e.value_start = f->value_start;
+		check_event(p, &e, data, size, buf, len, res);
+	}
+	e = *ev;
+	e.type = OTELP_H1_HEADERS_DONE;
+	check_event(p, &e, data, size, buf, len, res);
+}
+
 struct feeder {
 	struct otelp_h1 p;
 	const uint8_t *data;
@@ -268,7 +303,10 @@ static bool feed(struct feeder *f, size_t off, size_t len, bool opaque)
 			CHECK(done == len);
 			break;
 		}
-		check_event(&f->p, &ev, f->data, f->size, buf, len - (done - n), &f->res);
+		if (ev.type == OTELP_H1_HEAD)
+			check_head(&f->p, &ev, f->data, f->size, buf, len - (done - n), &f->res);
+		else
+			check_event(&f->p, &ev, f->data, f->size, buf, len - (done - n), &f->res);
 		if (ev.type == OTELP_H1_ERROR) {
 			/* Final: nothing consumed any more, whatever the input. */
 			CHECK(step(&f->p, buf, len - done, &ev) == 0);
@@ -283,7 +321,7 @@ static bool feed(struct feeder *f, size_t off, size_t len, bool opaque)
 			CHECK(f->p.idle);
 			f->body = 0;
 		}
-		if (ev.type == OTELP_H1_HEADERS_DONE) {
+		if (ev.type == OTELP_H1_HEADERS_DONE || ev.type == OTELP_H1_HEAD) {
 			int o = override_for(f->seed, f->p.messages);
 
 			if (o >= 0 && use_ref)
@@ -320,6 +358,8 @@ static void run(enum otelp_h1_kind kind, const uint8_t *data, size_t size, uint6
 	/* Half of the inputs: header events only for some name lengths, the same in each run. */
 	if (seed & 0x200)
 		f.p.want = (uint32_t)(seed >> 32);
+	/* Half of the inputs: whole heads as HEAD events (never in the reference). */
+	f.p.batch = (seed & 0x400) && mode != REF;
 	f.data = data;
 	f.size = size;
 	f.seed = seed;

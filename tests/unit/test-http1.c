@@ -61,6 +61,14 @@ static char *exact(const char *s, size_t n)
 	return p;
 }
 
+/* Set by the "-batch" test cases: heads may come as OTELP_H1_HEAD events. */
+static bool batch_mode;
+
+static void batch_on(void)
+{
+	batch_mode = true;
+}
+
 static struct run *run_new(enum otelp_h1_kind kind)
 {
 	struct run *r = malloc(sizeof(*r));
@@ -68,6 +76,8 @@ static struct run *run_new(enum otelp_h1_kind kind)
 	ck_assert_ptr_nonnull(r);
 	memset(r, 0x5a, sizeof(*r)); /* init must set everything it relies on */
 	otelp__h1_init(&r->p, kind);
+	ck_assert(!r->p.batch);
+	r->p.batch = batch_mode;
 	r->override = -1;
 	r->n = 0;
 	return r;
@@ -83,7 +93,42 @@ static void copy_str(char *dst, size_t *dst_len, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
+static void record_one(struct run *r, const struct otelp_h1_event *ev);
+
+/* A HEAD event is recorded as the START_LINE, HEADER and HEADERS_DONE events it stands for. */
 static void record(struct run *r, const struct otelp_h1_event *ev)
+{
+	struct otelp_h1_event e;
+
+	if (ev->type != OTELP_H1_HEAD) {
+		record_one(r, ev);
+		return;
+	}
+	QUICK_ASSERT(r->p.batch && ev->n_fields <= OTELP_H1_HEAD_FIELDS);
+	e = *ev;
+	e.type = OTELP_H1_START_LINE;
+	e.line_start = ev->start_line_start;
+	e.line_end = ev->start_line_end;
+	record_one(r, &e);
+	for (size_t i = 0; i < ev->n_fields; i++) {
+		const struct otelp_h1_field *f = &ev->fields[i];
+
+		e.type = OTELP_H1_HEADER;
+		e.name = f->name;
+		e.name_len = f->name_len;
+		e.value = f->value;
+		e.value_len = f->value_len;
+		e.line_start = f->line_start;
+		e.line_end = f->line_end;
+		e.value_start = f->value_start;
+		record_one(r, &e);
+	}
+	e = *ev;
+	e.type = OTELP_H1_HEADERS_DONE;
+	record_one(r, &e);
+}
+
+static void record_one(struct run *r, const struct otelp_h1_event *ev)
 {
 	struct rec *e;
 
@@ -141,7 +186,8 @@ static enum otelp_h1_ev feed_one(struct run *r, const char *s, size_t n)
 			QUICK_ASSERT(r->p.dead && r->p.error != NULL);
 			break;
 		}
-		if (ev.type == OTELP_H1_HEADERS_DONE && r->override >= 0)
+		if ((ev.type == OTELP_H1_HEADERS_DONE || ev.type == OTELP_H1_HEAD) &&
+		    r->override >= 0)
 			otelp__h1_set_body(&r->p, (enum otelp_h1_body)r->override);
 	}
 	free(buf);
@@ -277,7 +323,7 @@ static void step_to_headers_done(struct otelp_h1 *p, const char *s)
 		off += otelp__h1_step(p, s + off, n - off, &ev);
 		ck_assert_int_ne(ev.type, OTELP_H1_NEED_MORE);
 		ck_assert_int_ne(ev.type, OTELP_H1_ERROR);
-	} while (ev.type != OTELP_H1_HEADERS_DONE);
+	} while (ev.type != OTELP_H1_HEADERS_DONE && ev.type != OTELP_H1_HEAD);
 }
 
 /* The stream ends in an error, whatever the pieces. */
@@ -1404,6 +1450,70 @@ START_TEST(wanted_fields)
 }
 END_TEST
 
+/*
+ * batch: a head that lies whole in one buffer is one HEAD event with its wanted fields; one
+ * that does not (cut, or with more wanted fields than a HEAD carries) gives the events one by
+ * one, and so does a parser without batch.
+ */
+START_TEST(head_events)
+{
+	static const char s[] = "GET /a?b HTTP/1.1\r\nHost: h:8\r\nAccept: */*\r\n"
+	                        "User-Agent: u a\r\n\r\n";
+	struct otelp_h1 p;
+	struct otelp_h1_event ev;
+	size_t n = sizeof(s) - 1, used;
+	char many[1024] = "GET / HTTP/1.1\r\n";
+
+	otelp__h1_init(&p, REQ);
+	p.batch = true;
+	p.want = otelp__h1_want_bit(4) | otelp__h1_want_bit(10);
+	used = otelp__h1_step(&p, s, n, &ev);
+	ck_assert_uint_eq(used, n);
+	ck_assert_int_eq(ev.type, OTELP_H1_HEAD);
+	ck_assert_uint_eq(ev.method_len, 3);
+	ck_assert(memcmp(ev.target, "/a?b", 4) == 0 && ev.target_len == 4);
+	ck_assert_int_eq(ev.version_minor, 1);
+	ck_assert_uint_eq(ev.start_line_start, 0);
+	ck_assert_uint_eq(ev.start_line_end, 19);
+	ck_assert_uint_eq(ev.n_fields, 2);
+	ck_assert(ev.fields[0].name_len == 4 && memcmp(ev.fields[0].value, "h:8", 3) == 0);
+	ck_assert_uint_eq(ev.fields[0].line_start, 19);
+	ck_assert_uint_eq(ev.fields[0].value_start, 25);
+	ck_assert(ev.fields[1].value_len == 3 && memcmp(ev.fields[1].value, "u a", 3) == 0);
+	ck_assert_uint_eq(ev.line_start, n - 2);
+	ck_assert_uint_eq(ev.line_end, n);
+	ck_assert_uint_eq(p.messages, 1);
+	ck_assert(!p.idle);
+	used = otelp__h1_step(&p, s + n, 0, &ev);
+	ck_assert_int_eq(ev.type, OTELP_H1_MESSAGE_DONE);
+	ck_assert(p.idle);
+
+	/* Cut before its end: events one by one. */
+	otelp__h1_init(&p, REQ);
+	p.batch = true;
+	used = otelp__h1_step(&p, s, n - 1, &ev);
+	ck_assert_int_eq(ev.type, OTELP_H1_START_LINE);
+	ck_assert_uint_eq(p.messages, 1);
+
+	/* Nine wanted fields: more than a HEAD carries. */
+	for (int i = 0; i < 9; i++)
+		strcat(many, "X-A: 1\r\n");
+	strcat(many, "\r\n");
+	otelp__h1_init(&p, REQ);
+	p.batch = true;
+	used = otelp__h1_step(&p, many, strlen(many), &ev);
+	ck_assert_int_eq(ev.type, OTELP_H1_START_LINE);
+	ck_assert_uint_eq(used, 16);
+	/* Eight wanted fields fit. */
+	memmove(many + 16, many + 24, strlen(many + 24) + 1);
+	otelp__h1_init(&p, REQ);
+	p.batch = true;
+	used = otelp__h1_step(&p, many, strlen(many), &ev);
+	ck_assert_int_eq(ev.type, OTELP_H1_HEAD);
+	ck_assert_uint_eq(ev.n_fields, 8);
+}
+END_TEST
+
 START_TEST(classify_request)
 {
 	static const char pg[] = {0x00, 0x00, 0x00, 0x08, 0x04, (char)0xd2, 0x16, 0x2f};
@@ -1458,12 +1568,14 @@ START_TEST(classify_response)
 }
 END_TEST
 
-static Suite *http1_suite(void)
+/* The test cases that go through run_new(): once as they are, once with batch on. */
+static void add_run_cases(Suite *s, bool batch)
 {
-	Suite *s = suite_create("http1");
 	TCase *tc;
 
-	tc = tcase_create("requests");
+	tc = tcase_create(batch ? "requests-batch" : "requests");
+	if (batch)
+		tcase_add_checked_fixture(tc, batch_on, NULL);
 	tcase_add_test(tc, req_simple_get);
 	tcase_add_test(tc, req_content_length);
 	tcase_add_test(tc, req_body_waits_for_bytes);
@@ -1475,7 +1587,9 @@ static Suite *http1_suite(void)
 	tcase_add_test(tc, every_split_point);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("responses");
+	tc = tcase_create(batch ? "responses-batch" : "responses");
+	if (batch)
+		tcase_add_checked_fixture(tc, batch_on, NULL);
 	tcase_add_test(tc, res_keep_alive_pair);
 	tcase_add_test(tc, res_status_lines);
 	tcase_add_test(tc, res_until_close);
@@ -1487,7 +1601,9 @@ static Suite *http1_suite(void)
 	tcase_add_test(tc, content_length_values);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("lines");
+	tc = tcase_create(batch ? "lines-batch" : "lines");
+	if (batch)
+		tcase_add_checked_fixture(tc, batch_on, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, bare_lf_offsets);
 	tcase_add_test(tc, event_pointers);
@@ -1504,16 +1620,28 @@ static Suite *http1_suite(void)
 	tcase_add_test(tc, truncated_framing_header);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("stream");
+	tc = tcase_create(batch ? "stream-batch" : "stream");
+	if (batch)
+		tcase_add_checked_fixture(tc, batch_on, NULL);
 	tcase_add_test(tc, error_is_sticky);
 	tcase_add_test(tc, eof_semantics);
 	tcase_add_test(tc, opaque_length_body);
 	tcase_add_test(tc, opaque_chunk_and_close);
 	tcase_add_test(tc, huge_length_body);
 	suite_add_tcase(s, tc);
+}
+
+static Suite *http1_suite(void)
+{
+	Suite *s = suite_create("http1");
+	TCase *tc;
+
+	add_run_cases(s, false);
+	add_run_cases(s, true);
 
 	tc = tcase_create("classify");
 	tcase_add_test(tc, wanted_fields);
+	tcase_add_test(tc, head_events);
 	tcase_add_test(tc, classify_request);
 	tcase_add_test(tc, classify_response);
 	suite_add_tcase(s, tc);

@@ -1268,12 +1268,13 @@ START_TEST(test_pb_same_bytes_lengths)
 		for (size_t v = 0; v <= OTELP_ARRAY_SIZE(odd); v++) {
 			for (size_t pos = 0; pos < (v ? 3 : 1); pos++) {
 				size_t at = pos == 0 ? 0 : pos == 1 ? len / 2 : len ? len - 1 : 0;
-				struct otelp_span *s = tspan("", (uint8_t)(1 + n % 5), (uint8_t)n);
 				struct otelp_sref ref;
 				struct otelp_attr *a;
+				struct otelp_span *s;
 
 				if (v && !len)
 					continue;
+				s = tspan("", (uint8_t)(1 + n % 5), (uint8_t)n);
 				for (size_t i = 0; i < len; i++)
 					str[i] = (char)('a' + i % 26);
 				if (v) {

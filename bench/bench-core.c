@@ -5,13 +5,19 @@
  *          over batches of 1000 spans, in ns per span. The exporter thread runs and drains
  *          (its export step replaced by a no-op so the pool keeps recycling).
  *   export exporter throughput: spans/s encoded (protobuf) and sent over OTLP/HTTP from one
- *          thread to a minimal local HTTP sink on 127.0.0.1 (in-process, one thread).
+ *          thread to a minimal local HTTP sink on 127.0.0.1 (in-process, one thread). A fourth
+ *          argument sets the batch size (default 512).
+ *   encode the protobuf encoder alone, batches of 512 spans encoded again and again: "plain"
+ *          spans (the export shape, keys copied into the span) and "http" spans (as the HTTP
+ *          hooks make them: known keys, an interned set). Per span under callgrind:
+ *          `--toggle-collect=otelp__otlp_encode_protobuf`, two iteration counts, difference.
  *   sql    otelp__sql_sanitize_shape() as the libpq hooks call it (a seed, a shape, a buffer of
  *          OTELP_DB_TEXT_MAX bytes) on a few typical statements: median ns per call. An index
  *          (third argument) runs one statement only, e.g. under
  *          `valgrind --tool=callgrind --toggle-collect=otelp__sql_sanitize_shape`.
  *
- * Usage: bench-core [span|export|sql|all] [iterations] [sql statement index]
+ * Usage: bench-core [span|export|encode|sql|all] [iterations] [sql statement index | batch size
+ *        | plain|http]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attrset.h"
 #include "bsp.h"
 #include "config.h"
 #include "db.h"
@@ -117,7 +124,7 @@ static void *sink(void *arg)
 	}
 }
 
-static void bench_export(long total)
+static void bench_export(long total, int batch)
 {
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -133,8 +140,8 @@ static void bench_export(long total)
 	struct otelp_resource *res = calloc(1, sizeof(*res));
 	otelp__resource_build(res, &otelp__cfg);
 	struct otelp_transport *t = otelp__transport_new(&otelp__cfg);
-	enum { N = 512 };
-	struct otelp_span *spans[N];
+	int N = batch > 0 && batch <= 4096 ? batch : 512;
+	struct otelp_span **spans = calloc((size_t)N, sizeof(*spans));
 	struct otelp_ctx parent = {0};
 	for (int i = 0; i < N; i++) {
 		spans[i] = otelp__span_start("GET", 3, OTELP_KIND_CLIENT, &parent, NULL, 0, 0);
@@ -163,6 +170,68 @@ static void bench_export(long total)
 	printf("exporter: %.0f spans/s encoded and sent (%ld spans in %.2f s, %zu bytes/span "
 	       "protobuf)\n",
 	       (double)(batches * N) / s, batches * N, s, bytes / (size_t)(batches * N));
+}
+
+/* A CLIENT span as the HTTP hooks make it: known keys, the connection's interned set. */
+static struct otelp_span *http_span(const struct otelp_ctx *parent)
+{
+	static const struct otelp_attrset *set;
+	static uint8_t tries;
+	const struct otelp_kv kv[] = {
+	    otelp__kv_str("server.address", "127.0.0.1", 9),
+	    otelp__kv_int("server.port", 43013),
+	    otelp__kv_str("network.protocol.version", "1.1", 3),
+	    otelp__kv_str("network.peer.address", "127.0.0.1", 9),
+	    otelp__kv_int("network.peer.port", 43013),
+	};
+	struct otelp_span *s = otelp__span_start("GET", 3, OTELP_KIND_CLIENT, parent, NULL, 0, 0);
+
+	otelp__span_add_str_k(s, OTELP_KEY(HTTP_REQUEST_METHOD), "GET", 3);
+	otelp__span_add_str_k(s, OTELP_KEY(URL_FULL), "http://127.0.0.1:43013/ping", 27);
+	otelp__span_add_conn_kvs(s, kv, OTELP_ARRAY_SIZE(kv), &set, &tries);
+	otelp__span_add_str_k(s, OTELP_KEY(USER_AGENT_ORIGINAL), "otelp-pingpong/1", 16);
+	otelp__span_add_int_k(s, OTELP_KEY(HTTP_RESPONSE_STATUS_CODE), 200);
+	s->end_ns = s->start_ns + 1000;
+	return s;
+}
+
+static void bench_encode(long total, const char *shape)
+{
+	enum { N = 512 };
+	struct otelp_span *spans[N];
+	struct otelp_ctx parent = {0};
+	bool http = !strcmp(shape, "http");
+	struct otelp_resource *res = calloc(1, sizeof(*res));
+
+	otelp__resource_build(res, &otelp__cfg);
+	for (int i = 0; i < N; i++) {
+		if (http) {
+			spans[i] = http_span(&parent);
+			continue;
+		}
+		spans[i] = otelp__span_start("GET", 3, OTELP_KIND_CLIENT, &parent, NULL, 0, 0);
+		otelp__span_set_str(spans[i], "http.request.method", "GET", 3);
+		otelp__span_set_str(spans[i], "url.full", "http://127.0.0.1:8080/orders/42", 31);
+		otelp__span_set_str(spans[i], "server.address", "127.0.0.1", 9);
+		otelp__span_set_int(spans[i], "server.port", 8080);
+		otelp__span_set_int(spans[i], "http.response.status_code", 200);
+		spans[i]->end_ns = spans[i]->start_ns + 1000;
+	}
+	struct otelp_buf buf = {0};
+	long batches = total / N > 0 ? total / N : 1;
+	size_t bytes = 0;
+	uint64_t t0 = mono_ns();
+	for (long b = 0; b < batches; b++) {
+		if (otelp__otlp_encode_protobuf(res, spans, N, &buf) != 0) {
+			printf("encoding failed\n");
+			return;
+		}
+		bytes += buf.len;
+	}
+	double s = (double)(mono_ns() - t0) / 1e9;
+	printf("encode %s: %.1f ns/span (%ld spans, %zu bytes/span protobuf)\n", shape,
+	       s * 1e9 / (double)(batches * N), batches * N, bytes / (size_t)(batches * N));
+	otelp__buf_free(&buf);
 }
 
 static const char *const sql_statements[] = {
@@ -232,7 +301,15 @@ int main(int argc, char **argv)
 		bench_span(iters ? iters : 2000000, 3);
 	}
 	if (!strcmp(what, "export") || !strcmp(what, "all"))
-		bench_export(iters ? iters : 1000000);
+		bench_export(iters ? iters : 1000000, argc > 3 ? atoi(argv[3]) : 512);
+	if (!strcmp(what, "encode")) {
+		if (argc > 3) {
+			bench_encode(iters ? iters : 1000000, argv[3]);
+		} else {
+			bench_encode(iters ? iters : 1000000, "plain");
+			bench_encode(iters ? iters : 1000000, "http");
+		}
+	}
 	if (!strcmp(what, "all"))
 		bench_sql(iters ? iters : 1000000, -1);
 	return 0;

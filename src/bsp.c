@@ -154,18 +154,34 @@ full:
 	wake_exporter();
 }
 
+/*
+ * Consumer side: up to max published spans, in order, into out; returns how many. Each cell is
+ * handed back to the producers as soon as it is read; deq_pos, which only bounds the queue's
+ * length, moves once for the lot.
+ */
+static size_t dequeue_batch(struct otelp_span **out, size_t max)
+{
+	size_t pos = atomic_load_explicit(&deq_pos, memory_order_relaxed), n = 0;
+
+	while (n < max) {
+		struct cell *c = &ring[(pos + n) & ring_mask];
+		if (atomic_load_explicit(&c->seq, memory_order_acquire) != pos + n + 1)
+			break;
+		out[n] = c->span;
+		atomic_store_explicit(&c->seq, pos + n + ring_mask + 1, memory_order_release);
+		n++;
+	}
+	if (n)
+		atomic_store_explicit(&deq_pos, pos + n, memory_order_release);
+	return n;
+}
+
 /* Consumer side: the next published span, or NULL. */
 static struct otelp_span *dequeue(void)
 {
-	size_t pos = atomic_load_explicit(&deq_pos, memory_order_relaxed);
-	struct cell *c = &ring[pos & ring_mask];
-	size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-	if (seq != pos + 1)
-		return NULL;
-	struct otelp_span *s = c->span;
-	atomic_store_explicit(&c->seq, pos + ring_mask + 1, memory_order_release);
-	atomic_store_explicit(&deq_pos, pos + 1, memory_order_release);
-	return s;
+	struct otelp_span *s;
+
+	return dequeue_batch(&s, 1) ? s : NULL;
 }
 
 static uint64_t export_deadline(void)
@@ -311,10 +327,8 @@ static void export_batch(struct otelp_span **spans, size_t n, struct otelp_buf *
 /* Take up to batch_size spans, export, give them back. Returns how many were taken. */
 static size_t drain_once(struct otelp_buf *buf)
 {
-	size_t n = 0;
+	size_t n = dequeue_batch(inflight, batch_size);
 	struct otelp_span *s;
-	while (n < batch_size && (s = dequeue()) != NULL)
-		inflight[n++] = s;
 	if (n == 0)
 		return 0;
 	atomic_store(&inflight_n, n);

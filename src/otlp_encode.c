@@ -42,6 +42,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "trace_service.pb-c.h"
 
@@ -650,24 +653,57 @@ int otelp__otlp_encode_protobuf_reference(const struct otelp_resource *r,
  * message field are always present (an empty string value or an empty Status included).
  *
  * When the buffer is too small it grows and what was already written moves to the new end;
- * positions are kept as distances from the end, which survive that move. Once the batch is
- * written it is moved to the start of out.
+ * positions are kept as distances from the end, which survive that move. The batch stays at
+ * the end of out (out->off).
+ *
+ * Two paths. What nearly every span holds (ids, times, kind, a short name, no status, no
+ * events or links, attributes with short plain-ASCII keys and values) takes the fast path:
+ * a local write pointer, tags and one-byte lengths stored as constants, no room check, a known
+ * key (span.h) copied whole with its header bytes. Anything else (a long or non-ASCII string,
+ * a string array, an unset or odd field) takes the general path, which writes through the
+ * struct and checks room for its own worst case. A fast path that meets something it does not
+ * handle gives up before it moves the write pointer: what it wrote so far lies in free space
+ * and the general path writes the item again.
+ *
+ * Room. Before a span is written, SPAN_ROOM bytes plus ATTR_ROOM per attribute are reserved
+ * (w->room): the most the fast paths can write for it. The general path reserves its own
+ * worst case plus w->room, so whatever the span still has to write by the fast path stays
+ * covered. There is no pass over the span to size it.
  */
 struct pbw {
 	uint8_t *buf;
 	uint8_t *p;   /* first written byte */
 	uint8_t *end; /* buf + capacity */
+	size_t room;  /* what the span being written reserved for its fast paths */
+	bool fixed;   /* buf is the caller's: it cannot grow */
 	bool oom;
 };
 
+/*
+ * Fast path limits: a string of up to FAST_STR bytes has a one-byte length, and so has the
+ * AnyValue around it; a key has up to FAST_KEY bytes.
+ */
+#define FAST_STR  125
+#define FAST_KEY  64
+#define ATTR_ROOM 256 /* >= 3 + (2 + FAST_KEY) + (4 + FAST_STR) */
+#define SPAN_ROOM 512 /* the fixed fields, a name and a tracestate of FAST_STR bytes */
+
+#define KEY_LEN_CHECK(id, str)                                              \
+	_Static_assert(sizeof(str) - 1 >= 6 && sizeof(str) - 1 <= FAST_KEY, \
+	               "known keys are copied in blocks of 8 or 16 bytes, header included: " str);
+OTELP_KEYS(KEY_LEN_CHECK)
+#undef KEY_LEN_CHECK
+
 /* Make room for n more bytes in front of p; false (and oom set) when that fails. */
-static bool pbw_grow(struct pbw *w, size_t n)
+static __attribute__((noinline)) bool pbw_grow(struct pbw *w, size_t n)
 {
 	size_t used = (size_t)(w->end - w->p), cap = (size_t)(w->end - w->buf), ncap;
 	uint8_t *nb;
 
-	if (w->oom)
+	if (w->oom || w->fixed) {
+		w->oom = true;
 		return false;
+	}
 	ncap = cap ? cap : 4096;
 	while (ncap - used < n) {
 		if (ncap > SIZE_MAX / 2) {
@@ -695,33 +731,86 @@ static inline bool pbw_need(struct pbw *w, size_t n)
 	return pbw_grow(w, n);
 }
 
+/* The general path's room check: its own n bytes, and what the span reserved. */
+static inline bool pbw_need_more(struct pbw *w, size_t n)
+{
+	return pbw_need(w, n + w->room);
+}
+
 static inline size_t pbw_len(const struct pbw *w)
 {
 	return (size_t)(w->end - w->p);
 }
 
-/*
- * The primitives below do not check for room: whoever calls them has reserved enough with
- * pbw_need() first (a span, a resource attribute and the envelope each reserve an upper bound
- * of what they write).
- */
-static inline void pbw_varint(struct pbw *w, uint64_t v)
+static inline size_t varint_len(uint64_t v)
 {
-	size_t len;
-	uint8_t *q;
+	return (size_t)(63 - __builtin_clzll(v | 1)) / 7 + 1;
+}
 
-	if (v < 0x80) {
-		*--w->p = (uint8_t)v;
-		return;
-	}
-	len = (size_t)(63 - __builtin_clzll(v)) / 7 + 1;
-	w->p -= len;
-	q = w->p;
+/* v as a varint at q (varint_len(v) bytes). */
+static inline void varint_put(uint8_t *q, uint64_t v)
+{
 	while (v >= 0x80) {
 		*q++ = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
 	*q = (uint8_t)v;
+}
+
+/* v as a varint in front of p: the new start. */
+static inline uint8_t *varint_before(uint8_t *p, uint64_t v)
+{
+	size_t n;
+
+	if (v < 0x80) {
+		p[-1] = (uint8_t)v;
+		return p - 1;
+	}
+	if (v < 0x4000) {
+		p[-2] = (uint8_t)(v | 0x80);
+		p[-1] = (uint8_t)(v >> 7);
+		return p - 2;
+	}
+	if (v < 0x200000) {
+		p[-3] = (uint8_t)(v | 0x80);
+		p[-2] = (uint8_t)(v >> 7 | 0x80);
+		p[-1] = (uint8_t)(v >> 14);
+		return p - 3;
+	}
+	n = varint_len(v);
+	varint_put(p - n, v);
+	return p - n;
+}
+
+/* Little-endian stores, whatever the host's byte order. */
+static inline void put_le32(uint8_t *q, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	memcpy(q, &v, 4);
+}
+
+static inline void put_le64(uint8_t *q, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(q, &v, 8);
+}
+
+/*
+ * The primitives below do not check for room: whoever calls them has reserved enough with
+ * pbw_need() first.
+ */
+static inline void pbw_varint(struct pbw *w, uint64_t v)
+{
+	if (v < 0x80) {
+		*--w->p = (uint8_t)v;
+		return;
+	}
+	w->p -= varint_len(v);
+	varint_put(w->p, v);
 }
 
 static inline void pbw_raw(struct pbw *w, const void *src, size_t n)
@@ -732,20 +821,14 @@ static inline void pbw_raw(struct pbw *w, const void *src, size_t n)
 
 static inline void pbw_fixed64(struct pbw *w, uint64_t v)
 {
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
 	w->p -= 8;
-	memcpy(w->p, &v, 8);
+	put_le64(w->p, v);
 }
 
 static inline void pbw_fixed32(struct pbw *w, uint32_t v)
 {
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
 	w->p -= 4;
-	memcpy(w->p, &v, 4);
+	put_le32(w->p, v);
 }
 
 /* Wire types. */
@@ -770,47 +853,105 @@ static inline bool word_plain_ascii(uint64_t x)
 }
 
 /*
- * Plain ASCII strings (no NUL, no high bit: nearly every key and value) are copied a word at a
- * time and checked on the way, without a call. The copy goes to the free space in front of p,
- * so when a word fails the check nothing is lost: p is only moved on success. Words may overlap
- * at the end; nothing outside src[0..n) is read. False when the string needs the slow path.
+ * 16 bytes at a time where the compiler has vectors (SSE2 on x86-64, NEON...); the loads and
+ * stores go through memcpy, so they may be unaligned.
  */
-static inline __attribute__((always_inline)) bool pbw_plain_ascii(struct pbw *w, const char *src,
-                                                                  size_t n)
+typedef uint8_t v16 __attribute__((vector_size(16)));
+
+/* A byte of x that is 0 or has its high bit set (not plain ASCII). */
+static inline bool v16_not_plain(v16 x)
 {
-	uint8_t *dst = w->p - n;
+	v16 t = (x - 1) | x;
+#if defined(__SSE2__)
+	return _mm_movemask_epi8((__m128i)t) != 0;
+#else
+	uint64_t a, b;
 
-	if (n >= 8) {
-		uint64_t x, bad = 0;
+	memcpy(&a, &t, 8);
+	memcpy(&b, (const char *)&t + 8, 8);
+	return ((a | b) & 0x8080808080808080ull) != 0;
+#endif
+}
 
-		for (size_t i = 0; i + 8 < n; i += 8) {
-			memcpy(&x, src + i, 8);
-			memcpy(dst + i, &x, 8);
-			bad |= (x - 0x0101010101010101ull) | x;
+/*
+ * Copy src[0..n) to dst[0..n) when every byte is plain ASCII (1..0x7f: nearly every key and
+ * value), checked on the way; false otherwise, with dst[0..n) undefined. Blocks may overlap at
+ * the end; nothing outside src[0..n) and dst[0..n) is read or written.
+ */
+static inline __attribute__((always_inline)) bool copy_plain(uint8_t *dst, const char *src,
+                                                             size_t n)
+{
+	if (n >= 16) {
+		v16 x, y, t;
+
+		memcpy(&x, src, 16);
+		memcpy(&y, src + n - 16, 16);
+		memcpy(dst, &x, 16);
+		memcpy(dst + n - 16, &y, 16);
+		t = (x - 1) | x | (y - 1) | y;
+		for (size_t i = 16; i + 16 < n; i += 16) {
+			memcpy(&x, src + i, 16);
+			memcpy(dst + i, &x, 16);
+			t |= (x - 1) | x;
 		}
-		memcpy(&x, src + n - 8, 8);
-		memcpy(dst + n - 8, &x, 8);
-		bad |= (x - 0x0101010101010101ull) | x;
-		if (bad & 0x8080808080808080ull)
-			return false;
-	} else if (n >= 4) {
+		return !v16_not_plain(t);
+	}
+	if (n >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+		return !(((a - 0x0101010101010101ull) | a | (b - 0x0101010101010101ull) | b) &
+		         0x8080808080808080ull);
+	}
+	if (n >= 4) {
 		uint32_t a, b;
 
 		memcpy(&a, src, 4);
 		memcpy(&b, src + n - 4, 4);
-		if ((((a - 0x01010101u) | a | (b - 0x01010101u) | b) & 0x80808080u) != 0)
-			return false;
 		memcpy(dst, &a, 4);
 		memcpy(dst + n - 4, &b, 4);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			if ((uint8_t)(src[i] - 1) >= 0x7f)
-				return false;
-			dst[i] = (uint8_t)src[i];
-		}
+		return !(((a - 0x01010101u) | a | (b - 0x01010101u) | b) & 0x80808080u);
 	}
-	w->p = dst;
+	if (n) {
+		/* First, middle and last byte: all of them for n <= 3. */
+		unsigned a = (uint8_t)src[0], b = (uint8_t)src[n / 2], c = (uint8_t)src[n - 1];
+
+		dst[0] = (uint8_t)a;
+		dst[n / 2] = (uint8_t)b;
+		dst[n - 1] = (uint8_t)c;
+		return !(((a - 1) | a | (b - 1) | b | (c - 1) | c) & 0x80);
+	}
 	return true;
+}
+
+/* Copy n >= 8 bytes in blocks (the last block may overlap the one before). */
+static inline __attribute__((always_inline)) void copy_blocks(uint8_t *dst, const void *src,
+                                                              size_t n)
+{
+	const char *sp = src;
+
+	if (n >= 16) {
+		v16 x, y;
+
+		memcpy(&x, sp, 16);
+		memcpy(&y, sp + n - 16, 16);
+		memcpy(dst, &x, 16);
+		memcpy(dst + n - 16, &y, 16);
+		for (size_t i = 16; i + 16 < n; i += 16) {
+			memcpy(&x, sp + i, 16);
+			memcpy(dst + i, &x, 16);
+		}
+	} else {
+		uint64_t a, b;
+
+		memcpy(&a, sp, 8);
+		memcpy(&b, sp + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	}
 }
 
 /* Length of the leading run of bytes 1..0x7f of p[0..n). */
@@ -832,7 +973,7 @@ static size_t plain_ascii_prefix(const uint8_t *p, size_t n)
 
 /*
  * The n bytes of src as the reference writes them: valid UTF-8, ended by the first NUL (a
- * protobuf-c string is a C string). Returns the length written.
+ * protobuf-c string is a C string). Returns the length written. Needs 3n bytes of room.
  */
 static __attribute__((noinline)) size_t pbw_utf8_slow(struct pbw *w, const char *src, size_t n)
 {
@@ -856,21 +997,17 @@ static __attribute__((noinline)) size_t pbw_utf8_slow(struct pbw *w, const char 
 	return len;
 }
 
-/*
- * The plain ASCII case inline, the rest out of line: a call that may convert saves registers
- * that the plain case, nearly every key and value, does not need.
- */
-static inline __attribute__((always_inline)) size_t pbw_utf8(struct pbw *w, const char *src,
-                                                             size_t n)
+static inline size_t pbw_utf8(struct pbw *w, const char *src, size_t n)
 {
-	if (otelp_likely(pbw_plain_ascii(w, src, n)))
+	if (otelp_likely(copy_plain(w->p - n, src, n))) {
+		w->p -= n;
 		return n;
+	}
 	return pbw_utf8_slow(w, src, n);
 }
 
-/* A string field; absent when empty unless always (a oneof member). */
-static inline __attribute__((always_inline)) void pbw_str(struct pbw *w, uint32_t tag,
-                                                          const char *src, size_t n, bool always)
+/* A string field; absent when empty unless always (a oneof member). Needs 3n + 11 bytes. */
+static inline void pbw_str(struct pbw *w, uint32_t tag, const char *src, size_t n, bool always)
 {
 	size_t len = pbw_utf8(w, src, n);
 
@@ -880,13 +1017,22 @@ static inline __attribute__((always_inline)) void pbw_str(struct pbw *w, uint32_
 	pbw_varint(w, tag);
 }
 
-static inline __attribute__((always_inline)) void
-pbw_sref(struct pbw *w, uint32_t tag, const struct otelp_span *s, struct otelp_sref r, bool always)
+static inline void pbw_sref(struct pbw *w, uint32_t tag, const struct otelp_span *s,
+                            struct otelp_sref r, bool always)
 {
 	const char *p;
 	size_t n = otelp__sref_get(s, r, &p);
 
 	pbw_str(w, tag, p, n, always);
+}
+
+/* The same with its own room check (a string field of the general path). */
+static __attribute__((noinline)) void pbw_sref_checked(struct pbw *w, uint32_t tag,
+                                                       const struct otelp_span *s,
+                                                       struct otelp_sref r, bool always)
+{
+	if (pbw_need_more(w, 3 * (size_t)r.len + 16))
+		pbw_sref(w, tag, s, r, always);
 }
 
 /* A string we own (constant, ASCII, no NUL): absent when empty. */
@@ -899,6 +1045,39 @@ static void pbw_cstr(struct pbw *w, uint32_t tag, const char *s)
 	pbw_raw(w, s, n);
 	pbw_varint(w, n);
 	pbw_varint(w, tag);
+}
+
+/*
+ * The bytes of r when they lie inside their store, else NULL: the fast paths take no
+ * reference that otelp__sref_get() would clamp. s may be NULL when r is global.
+ */
+static inline const char *sref_in(const struct otelp_span *s, struct otelp_sref r)
+{
+	size_t off = r.off & ~(size_t)OTELP_SREF_GLOBAL;
+
+	if (r.off & OTELP_SREF_GLOBAL)
+		return off + r.len <= OTELP_ATTRSET_BYTES ? otelp__attrset_bytes + off : NULL;
+	return off + r.len <= sizeof(s->arena) ? s->arena + off : NULL;
+}
+
+/*
+ * Fast path of a string field of up to FAST_STR plain ASCII bytes in front of p (absent when
+ * empty): the new start, or NULL when it is not that simple.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+str_fast(uint8_t *p, uint8_t tag, const struct otelp_span *s, struct otelp_sref r)
+{
+	const char *src = sref_in(s, r);
+	size_t n = r.len;
+
+	if (!src || n > FAST_STR || !copy_plain(p - n, src, n))
+		return NULL;
+	if (!n)
+		return p;
+	p -= n + 2;
+	p[0] = tag;
+	p[1] = (uint8_t)n;
+	return p;
 }
 
 /* AnyValue.array_value of the elements of a, written last to first. */
@@ -926,52 +1105,166 @@ static void pbw_str_array(struct pbw *w, const struct otelp_span *s, const struc
 	pbw_close(w, mark, TAG(5, WT_LEN));
 }
 
-/* The KeyValues of owner among attrs[0..n), as field field of the enclosing message, last to
- * first. s may be NULL when every reference is global. */
+/*
+ * The fast path of one KeyValue (a field of tag kvtag in its message) in front of p: the new
+ * start, or NULL when some part of it needs the general path.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+kv_fast(uint8_t *p, const struct otelp_span *s, const struct otelp_attr *a, uint8_t kvtag)
+{
+	uint8_t *q;
+	size_t n;
+
+	/* The AnyValue (field 2 of KeyValue) and its content. */
+	if (otelp_likely(a->type == OTELP_ATTR_STRING)) {
+		const char *src = sref_in(s, a->v.s);
+
+		n = a->v.s.len;
+		if (!src || n > FAST_STR || !copy_plain(p - n, src, n))
+			return NULL;
+		q = p - n - 4;
+		q[0] = TAG(2, WT_LEN);
+		q[1] = (uint8_t)(n + 2);
+		q[2] = TAG(1, WT_LEN);
+		q[3] = (uint8_t)n;
+	} else if (a->type == OTELP_ATTR_INT) {
+		q = varint_before(p, (uint64_t)a->v.i);
+		n = (size_t)(p - q);
+		q -= 3;
+		q[0] = TAG(2, WT_LEN);
+		q[1] = (uint8_t)(n + 1);
+		q[2] = TAG(3, WT_VARINT);
+	} else if (a->type == OTELP_ATTR_BOOL) {
+		q = p - 4;
+		q[0] = TAG(2, WT_LEN);
+		q[1] = 2;
+		q[2] = TAG(2, WT_VARINT);
+		q[3] = a->v.b ? 1 : 0;
+	} else if (a->type == OTELP_ATTR_DOUBLE) {
+		uint64_t bits;
+
+		memcpy(&bits, &a->v.d, 8);
+		q = p - 11;
+		q[0] = TAG(2, WT_LEN);
+		q[1] = 9;
+		q[2] = TAG(4, WT_I64);
+		put_le64(q + 3, bits);
+	} else {
+		return NULL;
+	}
+
+	/* The key (field 1): a known key with its two header bytes, else a short plain one. */
+	if (otelp__sref_is_known_key(a->key)) {
+		n = (size_t)a->key.len + 2;
+		if (n - 8 > FAST_KEY - 6) /* only a reference made up by hand */
+			return NULL;
+		q -= n;
+		copy_blocks(q, otelp__attrset_bytes + (a->key.off & ~OTELP_SREF_GLOBAL) - 2, n);
+	} else {
+		const char *src = sref_in(s, a->key);
+
+		n = a->key.len;
+		if (!src || n - 1 >= FAST_KEY || !copy_plain(q - n, src, n))
+			return NULL;
+		q -= n + 2;
+		q[0] = TAG(1, WT_LEN);
+		q[1] = (uint8_t)n;
+	}
+
+	/* The KeyValue's own tag and length (less than 2^14). */
+	n = (size_t)(p - q);
+	if (n < 0x80) {
+		q -= 2;
+		q[0] = kvtag;
+		q[1] = (uint8_t)n;
+	} else {
+		q -= 3;
+		q[0] = kvtag;
+		q[1] = (uint8_t)(n | 0x80);
+		q[2] = (uint8_t)(n >> 7);
+	}
+	return q;
+}
+
+/* The general path of one KeyValue, as field field of its message. */
+static __attribute__((noinline)) void kv_slow(struct pbw *w, const struct otelp_span *s,
+                                              const struct otelp_attr *a, uint32_t field)
+{
+	size_t kv, av, need = 48 + 3 * (size_t)a->key.len;
+	union {
+		double d;
+		uint64_t u;
+	} dv;
+
+	if (!attr_type_ok(a))
+		return;
+	if (a->type == OTELP_ATTR_STRING)
+		need += 3 * (size_t)a->v.s.len;
+	else if (a->type == OTELP_ATTR_STRING_ARRAY)
+		/* Up to len + 1 elements, 8 bytes of framing each. */
+		need += 11 * (size_t)a->v.arr.s.len + 16;
+	if (!pbw_need_more(w, need))
+		return;
+	kv = pbw_len(w);
+	av = kv;
+	switch (a->type) {
+	case OTELP_ATTR_STRING:
+		pbw_sref(w, TAG(1, WT_LEN), s, a->v.s, true);
+		break;
+	case OTELP_ATTR_BOOL:
+		pbw_varint(w, a->v.b ? 1 : 0);
+		pbw_varint(w, TAG(2, WT_VARINT));
+		break;
+	case OTELP_ATTR_INT:
+		pbw_varint(w, (uint64_t)a->v.i);
+		pbw_varint(w, TAG(3, WT_VARINT));
+		break;
+	case OTELP_ATTR_DOUBLE:
+		dv.d = a->v.d;
+		pbw_fixed64(w, dv.u);
+		pbw_varint(w, TAG(4, WT_I64));
+		break;
+	case OTELP_ATTR_STRING_ARRAY:
+		pbw_str_array(w, s, a);
+		break;
+	}
+	pbw_close(w, av, TAG(2, WT_LEN));
+	if (otelp__sref_is_known_key(a->key))
+		pbw_raw(w, otelp__attrset_bytes + (a->key.off & ~OTELP_SREF_GLOBAL) - 2,
+		        (size_t)a->key.len + 2);
+	else
+		pbw_sref(w, TAG(1, WT_LEN), s, a->key, false);
+	pbw_close(w, kv, TAG(field, WT_LEN));
+}
+
+/* One KeyValue in front of p, as field field of its message: the new start. */
+static inline __attribute__((always_inline)) uint8_t *pbw_kv(struct pbw *w, uint8_t *p,
+                                                             const struct otelp_span *s,
+                                                             const struct otelp_attr *a,
+                                                             uint32_t field)
+{
+	uint8_t *q = kv_fast(p, s, a, (uint8_t)TAG(field, WT_LEN));
+
+	if (otelp_likely(q != NULL))
+		return q;
+	w->p = p;
+	kv_slow(w, s, a, field);
+	return w->p;
+}
+
+/*
+ * The KeyValues of owner among attrs[0..n), as field field of the enclosing message, last to
+ * first. s may be NULL when every reference is global.
+ */
 static void pbw_attr_list(struct pbw *w, const struct otelp_span *s, const struct otelp_attr *attrs,
                           size_t n, unsigned owner, uint32_t field)
 {
-	for (size_t i = n; i-- > 0;) {
-		const struct otelp_attr *a = &attrs[i];
-		size_t kv, av;
-		union {
-			double d;
-			uint64_t u;
-		} dv;
+	uint8_t *p = w->p;
 
-		if (a->owner != owner || !attr_type_ok(a))
-			continue;
-		kv = pbw_len(w);
-		av = kv;
-		switch (a->type) {
-		case OTELP_ATTR_STRING:
-			pbw_sref(w, TAG(1, WT_LEN), s, a->v.s, true);
-			break;
-		case OTELP_ATTR_BOOL:
-			pbw_varint(w, a->v.b ? 1 : 0);
-			pbw_varint(w, TAG(2, WT_VARINT));
-			break;
-		case OTELP_ATTR_INT:
-			pbw_varint(w, (uint64_t)a->v.i);
-			pbw_varint(w, TAG(3, WT_VARINT));
-			break;
-		case OTELP_ATTR_DOUBLE:
-			dv.d = a->v.d;
-			pbw_fixed64(w, dv.u);
-			pbw_varint(w, TAG(4, WT_I64));
-			break;
-		case OTELP_ATTR_STRING_ARRAY:
-			pbw_str_array(w, s, a);
-			break;
-		}
-		pbw_close(w, av, TAG(2, WT_LEN));
-		if (otelp__sref_is_known_key(a->key))
-			pbw_raw(w, otelp__attrset_bytes + (a->key.off & ~OTELP_SREF_GLOBAL) - 2,
-			        (size_t)a->key.len + 2);
-		else
-			pbw_sref(w, TAG(1, WT_LEN), s, a->key, false);
-		pbw_close(w, kv, TAG(field, WT_LEN));
-	}
+	for (size_t i = n; i-- > 0;)
+		if (attrs[i].owner == owner)
+			p = pbw_kv(w, p, s, &attrs[i], field);
+	w->p = p;
 }
 
 /*
@@ -979,29 +1272,48 @@ static void pbw_attr_list(struct pbw *w, const struct otelp_span *s, const struc
  * written as the bytes encoded when the set was made: the same bytes, once per set instead of
  * once per span.
  */
-static void pbw_attrs(struct pbw *w, const struct otelp_span *s, unsigned owner, uint32_t field)
+static inline __attribute__((always_inline)) void
+pbw_attrs(struct pbw *w, const struct otelp_span *s, unsigned owner, uint32_t field)
 {
-	size_t n = otelp__span_n_attrs(s);
+	const struct otelp_attr *a = s->attrs + otelp__span_n_attrs(s), *set_last = NULL;
 	const struct otelp_attrset *set = s->set;
+	uint8_t *p;
 
-	if (owner == OTELP_OWNER_SPAN && set && (size_t)s->set_at + set->n <= n) {
-		const char *pb;
-		size_t at = s->set_at, end = at + set->n;
-		size_t len = otelp__sref_get(s, set->pb, &pb);
+	if (owner == OTELP_OWNER_SPAN && set && set->n && s->attrs + s->set_at + set->n <= a)
+		set_last = s->attrs + s->set_at + set->n - 1;
+	p = w->p;
+	while (a != s->attrs) {
+		a--;
+		if (otelp_unlikely(a == set_last)) {
+			const char *pb;
+			size_t len = otelp__sref_get(s, set->pb, &pb);
 
-		pbw_attr_list(w, s, s->attrs + end, n - end, owner, field);
-		pbw_raw(w, pb, len);
-		pbw_attr_list(w, s, s->attrs, at, owner, field);
-		return;
+			/* Room: ATTR_ROOM for each of the set's attributes, or more. */
+			if (len > (size_t)set->n * ATTR_ROOM) {
+				w->p = p;
+				if (!pbw_need_more(w, len))
+					len = 0;
+				p = w->p;
+			}
+			p -= len;
+			if (len >= 8)
+				copy_blocks(p, pb, len);
+			else
+				memcpy(p, pb, len);
+			a = s->attrs + s->set_at;
+			continue;
+		}
+		if (a->owner == owner)
+			p = pbw_kv(w, p, s, a, field);
 	}
-	pbw_attr_list(w, s, s->attrs, n, owner, field);
+	w->p = p;
 }
 
 size_t otelp__otlp_encode_span_attrs(const struct otelp_attr *attrs, size_t n, uint8_t *out,
                                      size_t cap)
 {
-	struct pbw w = {.buf = out, .p = out + cap, .end = out + cap, .oom = false};
-	size_t need = 0, len;
+	struct pbw w = {.buf = out, .p = out + cap, .end = out + cap, .fixed = true};
+	size_t len;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct otelp_attr *a = &attrs[i];
@@ -1010,11 +1322,14 @@ size_t otelp__otlp_encode_span_attrs(const struct otelp_attr *attrs, size_t n, u
 		if (a->owner != OTELP_OWNER_SPAN || (!str && a->type != OTELP_ATTR_INT) ||
 		    !(a->key.off & OTELP_SREF_GLOBAL) || (str && !(a->v.s.off & OTELP_SREF_GLOBAL)))
 			return 0;
-		need += 48 + 3 * ((size_t)a->key.len + (str ? a->v.s.len : 0));
 	}
-	if (need > cap)
+	/* out cannot grow: what does not fit makes no set. */
+	w.room = n * ATTR_ROOM;
+	if (!pbw_need(&w, w.room))
 		return 0;
 	pbw_attr_list(&w, NULL, attrs, n, OTELP_OWNER_SPAN, 9);
+	if (w.oom)
+		return 0;
 	len = pbw_len(&w);
 	memmove(out, w.p, len);
 	return len;
@@ -1044,49 +1359,32 @@ static inline void pbw_bytes(struct pbw *w, uint32_t tag, const uint8_t *p, size
 	pbw_varint(w, tag);
 }
 
-/*
- * At most how many bytes pbw_span() writes for s, scratch space included: every string may
- * triple (one U+FFFD per byte), every tag, length and varint is counted at its widest. The
- * raw reference lengths are used: clamping only shortens them.
- */
-static size_t span_bound(const struct otelp_span *s)
+/* Status (field 15) with a code: its message when the code is ERROR. */
+static __attribute__((noinline)) void pbw_status(struct pbw *w, const struct otelp_span *s)
 {
-	size_t b = 192 + 3 * ((size_t)s->name.len + s->tracestate.len + s->status_msg.len);
+	size_t sub;
 
-	for (size_t i = 0; i < otelp__span_n_events(s); i++)
-		b += 48 + 3 * (size_t)s->events[i].name.len;
-	for (size_t i = 0; i < otelp__span_n_links(s); i++)
-		b += 64 + 3 * (size_t)s->links[i].tracestate.len;
-	for (size_t i = 0; i < otelp__span_n_attrs(s); i++) {
-		const struct otelp_attr *a = &s->attrs[i];
-
-		b += 48 + 3 * (size_t)a->key.len;
-		if (a->type == OTELP_ATTR_STRING)
-			b += 3 * (size_t)a->v.s.len;
-		else if (a->type == OTELP_ATTR_STRING_ARRAY)
-			/* Up to len + 1 elements, 8 bytes of framing each. */
-			b += 11 * (size_t)a->v.arr.s.len + 16;
-	}
-	return b;
-}
-
-/* Span (field 2 of ScopeSpans), fields 16 down to 1. */
-static void pbw_span(struct pbw *w, const struct otelp_span *s)
-{
-	size_t mark, sub;
-
-	if (!pbw_need(w, span_bound(s)))
+	if (!pbw_need_more(w, 3 * (size_t)s->status_msg.len + 32))
 		return;
-	mark = pbw_len(w);
-
-	pbw_fixed32(w, otelp__otlp_span_flags(s));
-	pbw_varint(w, TAG(16, WT_I32));
-
 	sub = pbw_len(w);
 	pbw_uint(w, TAG(3, WT_VARINT), s->status);
 	if (s->status == OTELP_STATUS_ERROR)
 		pbw_sref(w, TAG(2, WT_LEN), s, s->status_msg, false);
 	pbw_close(w, sub, TAG(15, WT_LEN));
+}
+
+/* Fields 14 down to 10 of a span: links, events and the dropped counts. */
+static __attribute__((noinline)) void pbw_span_rare(struct pbw *w, const struct otelp_span *s)
+{
+	size_t sub, need = 64;
+
+	/* Their attributes have their ATTR_ROOM each. */
+	for (size_t i = 0; i < otelp__span_n_events(s); i++)
+		need += 48 + 3 * (size_t)s->events[i].name.len;
+	for (size_t i = 0; i < otelp__span_n_links(s); i++)
+		need += 64 + 3 * (size_t)s->links[i].tracestate.len;
+	if (!pbw_need_more(w, need))
+		return;
 
 	pbw_uint(w, TAG(14, WT_VARINT), s->dropped_links);
 	for (size_t i = otelp__span_n_links(s); i-- > 0;) {
@@ -1116,17 +1414,112 @@ static void pbw_span(struct pbw *w, const struct otelp_span *s)
 	}
 
 	pbw_uint(w, TAG(10, WT_VARINT), s->dropped_attrs);
+}
+
+/* Span (field 2 of ScopeSpans), fields 16 down to 1. */
+static void pbw_span(struct pbw *w, const struct otelp_span *s)
+{
+	size_t mark;
+	uint8_t *p, *q;
+
+	w->room = SPAN_ROOM + ATTR_ROOM * otelp__span_n_attrs(s);
+	if (!pbw_need(w, w->room))
+		return;
+	mark = pbw_len(w);
+	p = w->p;
+
+	/* flags (16), then status (15): empty unless a code is set. */
+	p -= 6;
+	p[0] = (uint8_t)(TAG(16, WT_I32) | 0x80);
+	p[1] = (uint8_t)(TAG(16, WT_I32) >> 7);
+	put_le32(p + 2, otelp__otlp_span_flags(s));
+	if (otelp_likely(s->status == OTELP_STATUS_UNSET)) {
+		p -= 2;
+		p[0] = (uint8_t)TAG(15, WT_LEN);
+		p[1] = 0;
+	} else {
+		w->p = p;
+		pbw_status(w, s);
+		p = w->p;
+	}
+
+	if (otelp_unlikely(s->n_events | s->n_links | s->dropped_attrs | s->dropped_events |
+	                   s->dropped_links)) {
+		w->p = p;
+		pbw_span_rare(w, s);
+		p = w->p;
+	}
+
+	w->p = p;
 	pbw_attrs(w, s, OTELP_OWNER_SPAN, 9);
-	pbw_fixed64_field(w, TAG(8, WT_I64), s->end_ns);
-	pbw_fixed64_field(w, TAG(7, WT_I64), s->start_ns);
-	pbw_uint(w, TAG(6, WT_VARINT), s->kind);
-	pbw_sref(w, TAG(5, WT_LEN), s, s->name, false);
-	if (s->has_parent)
-		pbw_bytes(w, TAG(4, WT_LEN), s->parent_span_id, sizeof(s->parent_span_id));
-	pbw_sref(w, TAG(3, WT_LEN), s, s->tracestate, false);
-	pbw_bytes(w, TAG(2, WT_LEN), s->span_id, sizeof(s->span_id));
-	pbw_bytes(w, TAG(1, WT_LEN), s->trace_id, sizeof(s->trace_id));
-	pbw_close(w, mark, TAG(2, WT_LEN));
+	p = w->p;
+
+	/* end (8), start (7), kind (6) */
+	if (s->end_ns) {
+		p -= 9;
+		p[0] = (uint8_t)TAG(8, WT_I64);
+		put_le64(p + 1, s->end_ns);
+	}
+	if (s->start_ns) {
+		p -= 9;
+		p[0] = (uint8_t)TAG(7, WT_I64);
+		put_le64(p + 1, s->start_ns);
+	}
+	if (s->kind) {
+		if (s->kind < 0x80) {
+			p -= 2;
+			p[1] = s->kind;
+		} else {
+			p -= 3;
+			p[1] = (uint8_t)(s->kind | 0x80);
+			p[2] = 1;
+		}
+		p[0] = (uint8_t)TAG(6, WT_VARINT);
+	}
+
+	/* name (5) */
+	q = str_fast(p, (uint8_t)TAG(5, WT_LEN), s, s->name);
+	if (otelp_likely(q != NULL)) {
+		p = q;
+	} else {
+		w->p = p;
+		pbw_sref_checked(w, TAG(5, WT_LEN), s, s->name, false);
+		p = w->p;
+	}
+
+	/* parent_span_id (4) */
+	if (s->has_parent) {
+		p -= 2 + sizeof(s->parent_span_id);
+		p[0] = (uint8_t)TAG(4, WT_LEN);
+		p[1] = sizeof(s->parent_span_id);
+		memcpy(p + 2, s->parent_span_id, sizeof(s->parent_span_id));
+	}
+
+	/* trace_state (3) */
+	if (s->tracestate.len) {
+		q = str_fast(p, (uint8_t)TAG(3, WT_LEN), s, s->tracestate);
+		if (q) {
+			p = q;
+		} else {
+			w->p = p;
+			pbw_sref_checked(w, TAG(3, WT_LEN), s, s->tracestate, false);
+			p = w->p;
+		}
+	}
+
+	/* span_id (2), trace_id (1) */
+	p -= 4 + sizeof(s->trace_id) + sizeof(s->span_id);
+	p[0] = (uint8_t)TAG(1, WT_LEN);
+	p[1] = sizeof(s->trace_id);
+	memcpy(p + 2, s->trace_id, sizeof(s->trace_id));
+	p[2 + sizeof(s->trace_id)] = (uint8_t)TAG(2, WT_LEN);
+	p[3 + sizeof(s->trace_id)] = sizeof(s->span_id);
+	memcpy(p + 4 + sizeof(s->trace_id), s->span_id, sizeof(s->span_id));
+
+	/* The Span's own length and tag. */
+	q = varint_before(p, (size_t)(w->end - p) - mark);
+	*--q = (uint8_t)TAG(2, WT_LEN);
+	w->p = q;
 }
 
 /* Resource (field 1 of ResourceSpans): its attributes, last to first. */
@@ -1176,6 +1569,8 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 	w.buf = out->data;
 	w.end = out->data ? out->data + out->cap : NULL;
 	w.p = w.end;
+	w.room = 0;
+	w.fixed = false;
 	w.oom = false;
 
 	if (!pbw_need(&w, 128 + 2 * sizeof(OTELP_SCHEMA_URL)))
@@ -1188,6 +1583,7 @@ int otelp__otlp_encode_protobuf(const struct otelp_resource *r, struct otelp_spa
 	for (size_t i = n; i-- > 0;)
 		if (spans[i])
 			pbw_span(&w, spans[i]);
+	w.room = 0;
 	if (!pbw_need(&w, 64 + sizeof(OTELP_SDK_VERSION) + sizeof(OTELP_SCOPE_NAME)))
 		goto out;
 	sc = pbw_len(&w);

@@ -1236,6 +1236,183 @@ START_TEST(test_pb_same_bytes_edges)
 }
 END_TEST
 
+/*
+ * Strings of every length around the writer's thresholds (blocks of 4, 8 and 16 bytes, the
+ * one-byte lengths up to 125 and 127, two-byte lengths), plain or with a byte its fast path
+ * does not take (NUL, invalid UTF-8, a valid multi-byte character) first, in the middle or
+ * last, used as name, tracestate, key, value, event name, link tracestate, status message and
+ * array element; integers at every varint length, negative ones; every kind, and kinds no
+ * enum has. Byte for byte against the reference.
+ */
+START_TEST(test_pb_same_bytes_lengths)
+{
+	static const size_t lens[] = {0,   1,   2,   3,   4,   5,   6,   7,   8,    9,
+	                              15,  16,  17,  24,  31,  32,  33,  48,  63,   64,
+	                              65,  66,  100, 119, 120, 121, 122, 123, 124,  125,
+	                              126, 127, 128, 129, 200, 255, 256, 257, 1000, 1300};
+	static const char *const odd[] = {"\0", "\x80", "\xc3\xa9", "\xff", "\xe2\x82", "~"};
+	static const int64_t ints[] = {0,         1,       127,       128,       16383,
+	                               16384,     2097151, 2097152,   268435455, 268435456,
+	                               INT64_MAX, -1,      INT64_MIN, -128,      (int64_t)1 << 35};
+	static const uint8_t kinds[] = {0, 1, 2, 3, 4, 5, 6, 127, 128, 200, 255};
+	struct otelp_span *spans[OTELP_ARRAY_SIZE(lens) * (1 + 3 * OTELP_ARRAY_SIZE(odd))];
+	struct otelp_resource *r = tresource();
+	struct otelp_buf out = {0};
+	char str[1300];
+	size_t n = 0;
+
+	tres_str(r, "service.name", "svc");
+	for (size_t li = 0; li < OTELP_ARRAY_SIZE(lens); li++) {
+		size_t len = lens[li];
+
+		for (size_t v = 0; v <= OTELP_ARRAY_SIZE(odd); v++) {
+			for (size_t pos = 0; pos < (v ? 3 : 1); pos++) {
+				size_t at = pos == 0 ? 0 : pos == 1 ? len / 2 : len ? len - 1 : 0;
+				struct otelp_sref ref;
+				struct otelp_attr *a;
+				struct otelp_span *s;
+
+				if (v && !len)
+					continue;
+				s = tspan("", (uint8_t)(1 + n % 5), (uint8_t)n);
+				for (size_t i = 0; i < len; i++)
+					str[i] = (char)('a' + i % 26);
+				if (v) {
+					size_t m = strlen(odd[v - 1]) ? strlen(odd[v - 1]) : 1;
+
+					memcpy(str + at, odd[v - 1], m < len - at ? m : len - at);
+				}
+				ref = tputn(s, str, len);
+				/* Every field that takes a string, all of them these bytes. */
+				s->name = ref;
+				if (n % 2)
+					s->tracestate = ref;
+				tattr(s, OTELP_OWNER_SPAN, "k", OTELP_ATTR_STRING)->v.s = ref;
+				a = tattr(s, OTELP_OWNER_SPAN, "k", OTELP_ATTR_STRING);
+				a->key = ref;
+				a->v.s = ref;
+				a = tattr(s, OTELP_OWNER_SPAN, "k", OTELP_ATTR_STRING);
+				a->key = OTELP_KEY(URL_FULL);
+				a->v.s = ref;
+				a = tattr(s, OTELP_OWNER_SPAN, "k", OTELP_ATTR_INT);
+				a->key = ref;
+				a->v.i = ints[n % OTELP_ARRAY_SIZE(ints)];
+				if (n % 3 == 0) {
+					tattr_arr(s, OTELP_OWNER_SPAN, "arr", "x", 1, 1);
+					s->attrs[s->n_attrs - 1].v.arr.s = ref;
+					s->attrs[s->n_attrs - 1].v.arr.n = 2;
+				}
+				if (n % 4 == 1) {
+					s->events[tevent(s, "e", 7)].name = ref;
+					tattr(s, OTELP_OWNER_EVENT(0), "k", OTELP_ATTR_STRING)
+					    ->v.s = ref;
+				}
+				if (n % 4 == 2) {
+					s->links[tlink(s, 1, 2, 1, true, NULL)].tracestate = ref;
+					tattr(s, OTELP_OWNER_LINK(0), "k", OTELP_ATTR_INT)->v.i =
+					    -1;
+				}
+				if (n % 5 == 3) {
+					s->status = OTELP_STATUS_ERROR;
+					s->status_msg = ref;
+				}
+				ck_assert_uint_lt(n, OTELP_ARRAY_SIZE(spans));
+				spans[n++] = s;
+				same_bytes(r, &s, 1, &out);
+			}
+		}
+	}
+	same_bytes(r, spans, n, &out);
+	for (size_t i = 0; i < n; i++)
+		free(spans[i]);
+
+	/* Integers: every varint length, with a known key and a key of the span's. */
+	spans[0] = tspan("ints", OTELP_KIND_INTERNAL, 1);
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(ints); i++) {
+		tattr_int(spans[0], OTELP_OWNER_SPAN, "i", ints[i]);
+		tattr(spans[0], OTELP_OWNER_SPAN, "k", OTELP_ATTR_INT)->v.i = ints[i];
+		spans[0]->attrs[spans[0]->n_attrs - 1].key = OTELP_KEY(SERVER_PORT);
+	}
+	same_bytes(r, spans, 1, &out);
+	free(spans[0]);
+
+	/* Kinds, times and dropped counts absent or at their widest. */
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(kinds); i++) {
+		struct otelp_span *s = tspan("k", kinds[i], (uint8_t)i);
+
+		s->start_ns = i % 2 ? UINT64_MAX : 0;
+		s->end_ns = i % 3 ? 1 : 0;
+		s->dropped_attrs = i % 2 ? UINT32_MAX : 0;
+		s->dropped_links = i % 3 == 2 ? 300 : 0;
+		spans[i] = s;
+		same_bytes(r, &s, 1, &out);
+	}
+	same_bytes(r, spans, OTELP_ARRAY_SIZE(kinds), &out);
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(kinds); i++)
+		free(spans[i]);
+	free(r);
+	otelp__buf_free(&out);
+}
+END_TEST
+
+/*
+ * Strings longer than a span's arena, referenced in the global store (attrset.h): values of
+ * 20000 bytes (three-byte lengths), and a span of more than 2 MiB once every byte of its
+ * invalid UTF-8 has become U+FFFD (a four-byte length). Against the reference, and decoded.
+ */
+START_TEST(test_pb_long_global_strings)
+{
+	enum { AT = 12000, LONG = 20000 };
+	struct otelp_sref plain = {(uint16_t)(OTELP_SREF_GLOBAL | AT), LONG};
+	struct otelp_sref bad = {(uint16_t)(OTELP_SREF_GLOBAL | (AT + 100)), 17000};
+	char *saved = malloc(OTELP_ATTRSET_BYTES - AT);
+	struct otelp_resource *r = tresource();
+	struct otelp_buf out = {0};
+	struct otelp_span *s[2];
+	PB_REQ *req;
+
+	ck_assert_ptr_nonnull(saved);
+	memcpy(saved, otelp__attrset_bytes + AT, OTELP_ATTRSET_BYTES - AT);
+	memset(otelp__attrset_bytes + AT, 'x', OTELP_ATTRSET_BYTES - AT);
+
+	s[0] = tspan("long", OTELP_KIND_CLIENT, 1);
+	tattr(s[0], OTELP_OWNER_SPAN, "k", OTELP_ATTR_STRING)->v.s = plain;
+	tattr(s[0], OTELP_OWNER_SPAN, "k", OTELP_ATTR_STRING)->key = plain;
+	s[0]->attrs[1].v.s = plain;
+	s[0]->attrs[1].key = OTELP_KEY(DB_QUERY_TEXT);
+	same_bytes(r, s, 1, &out);
+	req = roundtrip(r, s, 1, 1);
+	check_span(s[0], req_span(req, 0));
+	ck_assert_uint_eq(strlen(req_span(req, 0)->attributes[0]->value->string_value), LONG);
+	free_req(req);
+
+	/* 48 attributes of 2 x 17000 bytes, three bytes out for each: about 4.9 MB. */
+	memset(otelp__attrset_bytes + AT + 100, 0xff, 17000);
+	s[1] = tspan("huge", OTELP_KIND_SERVER, 2);
+	for (int i = 0; i < OTELP_SPAN_ATTRS_MAX; i++) {
+		struct otelp_attr *a = tattr(s[1], OTELP_OWNER_SPAN, "k", OTELP_ATTR_STRING);
+
+		a->key = bad;
+		a->v.s = bad;
+	}
+	same_bytes(r, s, 2, &out);
+	ck_assert_uint_gt(out.len, 1u << 21);
+	req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+	    NULL, out.len, out.data + out.off);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_uint_eq(req_span(req, 1)->n_attributes, OTELP_SPAN_ATTRS_MAX);
+	ck_assert_uint_eq(strlen(req_span(req, 1)->attributes[47]->key), 3 * 17000);
+	free_req(req);
+
+	memcpy(otelp__attrset_bytes + AT, saved, OTELP_ATTRSET_BYTES - AT);
+	free(saved);
+	free(s[0]);
+	free(s[1]);
+	free(r);
+	otelp__buf_free(&out);
+}
+END_TEST
+
 /* ---- response decoding ---- */
 
 static void pack_response(struct otelp_buf *b, bool partial, int64_t rejected, const char *msg)
@@ -1938,6 +2115,8 @@ static Suite *otlp_suite(void)
 	tcase_add_test(tc, test_pb_big_batch);
 	tcase_add_test(tc, test_pb_same_bytes_random);
 	tcase_add_test(tc, test_pb_same_bytes_edges);
+	tcase_add_test(tc, test_pb_same_bytes_lengths);
+	tcase_add_test(tc, test_pb_long_global_strings);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("response");

@@ -328,16 +328,11 @@ static void export_batch(struct otelp_span **spans, size_t n, struct otelp_buf *
 static size_t drain_once(struct otelp_buf *buf)
 {
 	size_t n = dequeue_batch(inflight, batch_size);
-	struct otelp_span *s;
 	if (n == 0)
 		return 0;
 	atomic_store(&inflight_n, n);
 	export_batch(inflight, n, buf);
-	for (size_t i = 0; i < n; i++) {
-		s = inflight[i];
-		__atomic_store_n(&inflight[i], NULL, __ATOMIC_RELEASE);
-		otelp__pool_put(s);
-	}
+	otelp__pool_put_many(inflight, n);
 	atomic_store(&inflight_n, 0);
 	return n;
 }

@@ -104,6 +104,27 @@ void otelp__pool_put(struct otelp_span *s)
 	                                                memory_order_relaxed));
 }
 
+void otelp__pool_put_many(struct otelp_span **v, size_t n)
+{
+	if (n == 0)
+		return;
+	/* Chain them while they are still v's alone, then clear v, then one push of the chain. */
+	for (size_t i = 0; i + 1 < n; i++)
+		__atomic_store_n(&v[i]->pool_next, (uint32_t)(v[i + 1] - pool) + 1,
+		                 __ATOMIC_RELAXED);
+	struct otelp_span *last = v[n - 1];
+	uint32_t first = (uint32_t)(v[0] - pool) + 1;
+	for (size_t i = 0; i < n; i++)
+		__atomic_store_n(&v[i], NULL, __ATOMIC_RELEASE);
+	uint_fast64_t old = atomic_load_explicit(&pool_head, memory_order_relaxed);
+	uint_fast64_t nw;
+	do {
+		__atomic_store_n(&last->pool_next, (uint32_t)old, __ATOMIC_RELAXED);
+		nw = (((old >> 32) + 1) << 32) | first;
+	} while (!atomic_compare_exchange_weak_explicit(&pool_head, &old, nw, memory_order_release,
+	                                                memory_order_relaxed));
+}
+
 uint64_t otelp__span_handle(const struct otelp_span *s)
 {
 	if (!s)

@@ -330,6 +330,12 @@ size_t otelp__utf8_prefix(const char *p, size_t n, uint32_t max_chars);
 int otelp__pool_init(uint32_t capacity);
 struct otelp_span *otelp__pool_get(void);
 void otelp__pool_put(struct otelp_span *s);
+/*
+ * Give back v[0..n) at once (one atomic push for the lot), setting each v[i] to NULL before
+ * they become free: an array that tracks spans in flight (the exporter's, which a forked child
+ * gives back) never names a free span.
+ */
+void otelp__pool_put_many(struct otelp_span **v, size_t n);
 uint32_t otelp__pool_capacity(void);
 /* Spans currently taken from the pool (approximate, for diagnostics and tests). */
 uint32_t otelp__pool_in_use(void);

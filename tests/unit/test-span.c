@@ -113,6 +113,31 @@ START_TEST(root_and_child)
 }
 END_TEST
 
+/* A batch given back at once: the array is cleared, every span is free again, in order. */
+START_TEST(pool_put_many)
+{
+	struct otelp_span *v[5], *keep[5];
+	uint32_t used = otelp__pool_in_use();
+
+	for (int i = 0; i < 5; i++) {
+		v[i] = keep[i] = otelp__pool_get();
+		ck_assert_ptr_nonnull(v[i]);
+	}
+	ck_assert_uint_eq(otelp__pool_in_use(), used + 5);
+	otelp__pool_put_many(v, 0);
+	ck_assert_ptr_eq(v[0], keep[0]);
+	otelp__pool_put_many(v, 5);
+	for (int i = 0; i < 5; i++)
+		ck_assert_ptr_null(v[i]);
+	ck_assert_uint_eq(otelp__pool_in_use(), used);
+	for (int i = 0; i < 5; i++)
+		ck_assert_ptr_eq(otelp__pool_get(), keep[i]);
+	for (int i = 0; i < 5; i++)
+		otelp__pool_put(keep[i]);
+	ck_assert_uint_eq(otelp__pool_in_use(), used);
+}
+END_TEST
+
 START_TEST(remote_parent_keeps_random_flag)
 {
 	struct otelp_ctx p;
@@ -754,6 +779,7 @@ int main(void)
 	tcase_add_test(tc, ids_differ_after_fork);
 	tcase_add_test(tc, root_and_child);
 	tcase_add_test(tc, remote_parent_keeps_random_flag);
+	tcase_add_test(tc, pool_put_many);
 	tcase_add_test(tc, attributes_replace_and_types);
 	tcase_add_test(tc, attribute_count_limit);
 	tcase_add_test(tc, value_length_limit_utf8);

@@ -33,11 +33,12 @@
  *   reset-fail             PQreset of a connection whose database was dropped meanwhile
  *                          (DROP DATABASE otelp_gone WITH (FORCE)), with a query in flight
  *   createdb NAME          create the database NAME unless it exists
- *   cycles N               N connections, each connected, queried and finished in turn,
- *                          alternately to $PGDATABASE and to otelp_other (made by createdb),
- *                          by PQconnectdb / PQconnectdbParams / PQconnectStartParams; every
- *                          tenth finished with a query in flight. With PQALL_ADDRESSES set,
- *                          also prints how many distinct PGconn addresses there were
+ *   cycles N [T]           N connections (on each of T threads, default 1), each
+ *                          connected, queried and finished in turn, alternately to
+ *                          $PGDATABASE and to otelp_other (made by createdb), by PQconnectdb /
+ *                          PQconnectdbParams / PQconnectStartParams; every tenth finished
+ *                          with a query in flight. With PQALL_ADDRESSES set, also prints how
+ *                          many distinct PGconn addresses there were
  *   send-fail              a PQsendQuery that fails (another query in progress)
  *   lost                   the server ends the session: a failed query, then PQexec on the
  *                          dead connection (no result)
@@ -699,6 +700,57 @@ static void cmd_createdb(const char *name)
 	PQfinish(c);
 }
 
+struct cycler {
+	pthread_t tid;
+	int first, n; /* connections first .. first + n - 1 */
+	void **addrs; /* n of them */
+};
+
+/* Connection g: made, queried, finished; to otelp_other when g is odd. */
+static void cycle(int g, void **addr)
+{
+	const char *keys[] = {"dbname", NULL};
+	const char *other[] = {"otelp_other", NULL};
+	const char *mine[] = {env_or("PGDATABASE", "postgres"), NULL};
+	const char *const *values = g & 1 ? other : mine;
+	PGconn *c;
+
+	/* By turns: PQconnectdb, PQconnectdbParams, PQconnectStartParams. */
+	if ((g / 2) % 3 == 0)
+		c = g & 1 ? PQconnectdbParams(keys, values, 0) : PQconnectdb(conninfo);
+	else if ((g / 2) % 3 == 1)
+		c = PQconnectdbParams(keys, values, 0);
+	else if (poll_connection(c = PQconnectStartParams(keys, values, 0)) != CONNECTION_OK)
+		die("cycle %d: PQconnectStartParams: %s", g, PQerrorMessage(c));
+	checked(c, "cycle");
+	*addr = c;
+
+	char q[96];
+
+	snprintf(q, sizeof(q), "SELECT current_database() AS cycle_%d", g);
+	PGresult *r = PQexec(c, q);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("cycle %d: %s", g, PQerrorMessage(c));
+	if (strcmp(PQgetvalue(r, 0, 0), values[0]) != 0)
+		die("cycle %d: connected to %s", g, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (g % 10 == 9) {
+		snprintf(q, sizeof(q), "SELECT 1 AS pending_%d", g);
+		must_send(PQsendQuery(c, q), c, "PQsendQuery");
+	}
+	PQfinish(c);
+}
+
+static void *cycler_main(void *arg)
+{
+	struct cycler *w = arg;
+
+	for (int i = 0; i < w->n; i++)
+		cycle(w->first + i, &w->addrs[i]);
+	return NULL;
+}
+
 static int cmp_ptr(const void *a, const void *b)
 {
 	const void *const *pa = a, *const *pb = b;
@@ -707,54 +759,33 @@ static int cmp_ptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void cmd_cycles(int n)
+static void cmd_cycles(int n, int threads)
 {
-	const char *keys[] = {"dbname", NULL};
-	const char *other[] = {"otelp_other", NULL};
-	const char *dflt = env_or("PGDATABASE", "postgres");
-	const char *mine[] = {dflt, NULL};
-	void **addrs = calloc(n > 0 ? (size_t)n : 1, sizeof(*addrs));
+	struct cycler w[64];
+
+	if (n < 1 || threads < 1 || threads > 64)
+		die("cycles: at least 1 connection, 1..64 threads");
+
+	int total = n * threads;
+	void **addrs = calloc((size_t)total, sizeof(*addrs));
 
 	if (!addrs)
 		die("out of memory");
-	for (int i = 0; i < n; i++) {
-		int odd = i & 1;
-		const char *const *values = odd ? other : mine;
-		PGconn *c;
-
-		/* By turns: PQconnectdb, PQconnectdbParams, PQconnectStartParams. */
-		if ((i / 2) % 3 == 0)
-			c = odd ? PQconnectdbParams(keys, values, 0) : PQconnectdb(conninfo);
-		else if ((i / 2) % 3 == 1)
-			c = PQconnectdbParams(keys, values, 0);
-		else if (poll_connection(c = PQconnectStartParams(keys, values, 0)) !=
-		         CONNECTION_OK)
-			die("cycle %d: PQconnectStartParams: %s", i, PQerrorMessage(c));
-		checked(c, "cycle");
-		addrs[i] = c;
-
-		char q[96];
-
-		snprintf(q, sizeof(q), "SELECT current_database() AS cycle_%d", i);
-		PGresult *r = PQexec(c, q);
-
-		if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			die("cycle %d: %s", i, PQerrorMessage(c));
-		if (strcmp(PQgetvalue(r, 0, 0), odd ? other[0] : dflt) != 0)
-			die("cycle %d: connected to %s", i, PQgetvalue(r, 0, 0));
-		PQclear(r);
-		if (i % 10 == 9) {
-			snprintf(q, sizeof(q), "SELECT 1 AS pending_%d", i);
-			must_send(PQsendQuery(c, q), c, "PQsendQuery");
-		}
-		PQfinish(c);
+	for (int t = 0; t < threads; t++) {
+		w[t] = (struct cycler){.first = t * n, .n = n, .addrs = addrs + (size_t)t * n};
+		if (threads == 1)
+			cycler_main(&w[t]);
+		else if (pthread_create(&w[t].tid, NULL, cycler_main, &w[t]) != 0)
+			die("pthread_create failed");
 	}
-	printf("cycles: %d connections, each in its database\n", n);
+	for (int t = 0; threads > 1 && t < threads; t++)
+		pthread_join(w[t].tid, NULL);
+	printf("cycles: %d connections, each in its database\n", total);
 	if (getenv("PQALL_ADDRESSES")) {
 		int distinct = 0;
 
-		qsort(addrs, (size_t)n, sizeof(*addrs), cmp_ptr);
-		for (int i = 0; i < n; i++)
+		qsort(addrs, (size_t)total, sizeof(*addrs), cmp_ptr);
+		for (int i = 0; i < total; i++)
 			distinct += i == 0 || addrs[i] != addrs[i - 1];
 		printf("cycles: %d distinct connection addresses\n", distinct);
 	}
@@ -1071,7 +1102,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "createdb") && argc > 2)
 		cmd_createdb(argv[2]);
 	else if (!strcmp(cmd, "cycles") && argc > 2)
-		cmd_cycles(atoi(argv[2]));
+		cmd_cycles(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 1);
 	else if (!strcmp(cmd, "send-fail"))
 		cmd_send_fail();
 	else if (!strcmp(cmd, "lost"))

@@ -769,41 +769,46 @@ class Apis(PgBase):
                       connect[0]["status"].get("message", ""))
         self.assertGreaterEqual(connect[0]["startTimeUnixNano"], doomed[0]["endTimeUnixNano"])
 
-    def test_many_connections_leave_no_state(self):
-        """1000 connections made, queried and finished in turn, alternately to two databases,
-        every tenth finished with a query in flight: every span has its own connection's
-        attributes, though PGconn addresses were reused, and no connection found state left
-        at its address by an earlier one (the preload's debug log would say so)."""
-        self.run_prog([program("OTELP_PQ_ALL"), "createdb", "otelp_other"], "setup",
-                      preload=False)
-        n = 1000
-        log = os.path.join(self.tmp, "preload.log")
+    def check_cycles(self, n, threads, svc):
+        """pq-all cycles n threads: every span has its own connection's attributes though
+        PGconn addresses were reused, and no connection found state left at its address by
+        an earlier one (the preload's debug log would say so)."""
+        log = os.path.join(self.tmp, svc + ".log")
         extra = {"PQALL_ADDRESSES": "1", "OTEL_LOG_LEVEL": "debug",
                  "OTEL_PRELOAD_LOG_FILE": log, "OTEL_PRELOAD_STACKTRACE": "off"}
         if ASAN:
             # ASan holds freed memory back (quarantine): without this, no address is reused.
             extra["ASAN_OPTIONS"] = "detect_leaks=0:verify_asan_link_order=0:quarantine_size_mb=0"
-        p = self.pq("cycles", n, setup=False, extra=extra)
+        p = self.pq("cycles", n, threads, setup=False, extra=extra, svc=svc)
+        total = n * threads
         lines = p.stdout.decode().splitlines()
-        self.assertEqual(lines[0], "cycles: %d connections, each in its database" % n)
+        self.assertEqual(lines[0], "cycles: %d connections, each in its database" % total)
         m = re.match(r"^cycles: (\d+) distinct connection addresses$", lines[1])
         self.assertTrue(m, lines)
-        self.assertLess(int(m.group(1)), n, "no PGconn address was reused: nothing tested")
-        pending = n // 10
-        spans = self.exact_db_spans(n + pending)
+        self.assertLess(int(m.group(1)), total, "no PGconn address was reused: nothing tested")
+        pending = total // 10
+        spans = self.exact_db_spans(total + pending, svc)
         by_text = {attrs(x).get("db.query.text"): x for x in spans}
-        self.assertEqual(len(by_text), n + pending)
-        for i in range(n):
-            db = "otelp_other" if i % 2 else "postgres"
-            self.assertSpan(by_text["SELECT current_database() AS cycle_%d" % i], "SELECT",
+        self.assertEqual(len(by_text), total + pending)
+        for g in range(total):
+            db = "otelp_other" if g % 2 else "postgres"
+            self.assertSpan(by_text["SELECT current_database() AS cycle_%d" % g], "SELECT",
                             {}, absent=NOT_PLAIN, db=db)
-            if i % 10 == 9:
-                self.assertSpan(by_text["SELECT ? AS pending_%d" % i], "SELECT", {},
+            if g % 10 == 9:
+                self.assertSpan(by_text["SELECT ? AS pending_%d" % g], "SELECT", {},
                                 status=ERROR, error_type="connection_closed", db=db)
         self.assertNotIn("not seen finishing", read_text(log))
+
+    def test_many_connections_leave_no_state(self):
+        """1000 connections made, queried and finished in turn, alternately to two databases,
+        every tenth finished with a query in flight; then 4 threads doing 250 each at once."""
+        self.run_prog([program("OTELP_PQ_ALL"), "createdb", "otelp_other"], "setup",
+                      preload=False)
+        self.check_cycles(1000, 1, "pq-cycles")
+        self.check_cycles(250, 4, "pq-cycles-threads")
         # The same output without the preload (addresses aside).
-        ref = self.pq("cycles", 40, setup=False, preload=False)
-        again = self.pq("cycles", 40, setup=False, svc="pq-cycles-again")
+        ref = self.pq("cycles", 40, 2, setup=False, preload=False)
+        again = self.pq("cycles", 40, 2, setup=False, svc="pq-cycles-again")
         self.assertEqual((again.stdout, again.stderr), (ref.stdout, ref.stderr))
 
     def test_send_that_fails(self):

@@ -3,8 +3,8 @@
  * connections. Compiled against libpq's headers only; the real functions are found in the
  * libpq the program loaded (hook.h). Everything but the call itself is in src/pq.c.
  *
- * Connection teardown (PQfinish, PQreset) needs no hook: src/pq.c hears of it through the
- * libpq event procedure it registers on each connection it traces.
+ * PQfinish, PQreset, PQresetStart and PQresetPoll are hooked too: src/pq.c keeps its state per
+ * connection itself and must hear when a connection goes away or restarts its session.
  */
 #include <libpq-fe.h>
 
@@ -145,6 +145,69 @@ OTELP_HOOK(PostgresPollingStatusType, PQconnectPoll, PGRES_POLLING_FAILED, (PGco
 	return st;
 }
 
+/*
+ * The end of a connection: its waiting spans end and its state goes before libpq frees the
+ * PGconn, whose address the next connection may get at once. The real call runs outside the
+ * guard, as it would without us (it closes the socket: our close hook must see that).
+ */
+OTELP_REAL_SLOT(PQfinish);
+OTELP_EXPORT void PQfinish(PGconn *conn)
+{
+	if (otelp_unlikely(!otelp__resolve(&real_PQfinish, "PQfinish", (void *)PQfinish)))
+		return;
+	if (conn && otelp__is_on() && otelp__guard_enter()) {
+		OTELP_SAVE_ERRNO(otelp__pq_closing(conn));
+		otelp__guard_leave();
+	}
+	OTELP_REAL(PQfinish)(conn);
+}
+
+/*
+ * A reset closes the session and connects again on the same PGconn: what waited on the old
+ * session ends as on PQfinish, and a reconnection that fails is a failed connection. The
+ * guard is held through the real call, as for the connect calls, so that libpq's own
+ * PQconnectPoll inside it passes through.
+ */
+OTELP_REAL_SLOT(PQreset);
+OTELP_EXPORT void PQreset(PGconn *conn)
+{
+	if (otelp_unlikely(!otelp__resolve(&real_PQreset, "PQreset", (void *)PQreset)))
+		return;
+	if (!conn || !otelp__is_on() || !otelp__guard_enter()) {
+		OTELP_REAL(PQreset)(conn);
+		return;
+	}
+	OTELP_SAVE_ERRNO(otelp__pq_closing(conn));
+	if (!otelp__pq_on()) {
+		OTELP_REAL(PQreset)(conn);
+	} else {
+		uint64_t t0 = otelp__now_ns();
+		OTELP_REAL(PQreset)(conn);
+		OTELP_SAVE_ERRNO(otelp__pq_connected(conn, t0));
+	}
+	otelp__guard_leave();
+}
+
+OTELP_HOOK(int, PQresetStart, 0, (PGconn * conn), (conn))
+{
+	if (conn)
+		OTELP_SAVE_ERRNO(otelp__pq_closing(conn));
+	if (!conn || !otelp__pq_on())
+		return OTELP_REAL(PQresetStart)(conn);
+	uint64_t t0 = otelp__now_ns();
+	int ok = OTELP_REAL(PQresetStart)(conn);
+	OTELP_SAVE_ERRNO(otelp__pq_connect_started(conn, t0));
+	return ok;
+}
+
+OTELP_HOOK(PostgresPollingStatusType, PQresetPoll, PGRES_POLLING_FAILED, (PGconn * conn), (conn))
+{
+	PostgresPollingStatusType st = OTELP_REAL(PQresetPoll)(conn);
+	if (otelp__pq_on())
+		OTELP_SAVE_ERRNO(otelp__pq_polled(conn, st));
+	return st;
+}
+
 /* For dlsym(handle, "PQexec") (hooks/dl.c). */
 #define E(name)                                   \
 	{                                         \
@@ -171,6 +234,10 @@ const struct otelp_hook_entry otelp__libpq_hooks[] = {
     E(PQconnectStart),
     E(PQconnectStartParams),
     E(PQconnectPoll),
+    E(PQfinish),
+    E(PQreset),
+    E(PQresetStart),
+    E(PQresetPoll),
 };
 #undef E
 const unsigned otelp__libpq_nhooks = sizeof(otelp__libpq_hooks) / sizeof(otelp__libpq_hooks[0]);

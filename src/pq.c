@@ -2,7 +2,6 @@
  * PostgreSQL client spans from libpq: see pq.h for the design, docs/databases.md for the
  * spans themselves.
  */
-#include <libpq-events.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +28,6 @@ static struct {
 	ExecStatusType (*rstatus)(const PGresult *);
 	char *(*rfield)(const PGresult *, int);
 	int (*ntuples)(const PGresult *);
-	int (*reg)(PGconn *, PGEventProc, const char *, void *);
-	int (*set_inst)(PGconn *, PGEventProc, void *);
-	void *(*inst)(const PGconn *, PGEventProc);
 } api;
 
 enum { API_UNKNOWN, API_RESOLVING, API_OK, API_MISSING };
@@ -57,12 +53,9 @@ static bool api_resolve(void)
 	R(rstatus, "PQresultStatus");
 	R(rfield, "PQresultErrorField");
 	R(ntuples, "PQntuples");
-	R(reg, "PQregisterEventProc");
-	R(set_inst, "PQsetInstanceData");
-	R(inst, "PQinstanceData");
 #undef R
 	bool ok = api.status && api.db && api.host && api.port && api.errmsg && api.rstatus &&
-	          api.rfield && api.ntuples && api.reg && api.set_inst && api.inst;
+	          api.rfield && api.ntuples;
 	if (!ok)
 		OTELP_WARN("libpq: accessor functions not found; PostgreSQL calls are not traced");
 	atomic_store_explicit(&api_state, ok ? API_OK : API_MISSING, memory_order_release);
@@ -107,7 +100,7 @@ struct pq_server {
 	size_t db_len;
 };
 
-struct pq_conn {
+struct otelp_pq_conn {
 	bool attrs_read;
 	bool connect_reported;
 	bool lost; /* the queue overflowed: results are not followed until it is empty again */
@@ -121,23 +114,118 @@ struct pq_conn {
 	unsigned stmt_next;
 };
 
-static int ev_proc(PGEventId id, void *info, void *pass);
+/*
+ * The table of connections, keyed by the PGconn's address: open addressing with linear
+ * probing, no lock. libpq lets one thread at a time use a connection, so a key is only ever
+ * added, looked up and removed by the thread using that connection; threads only race for
+ * free slots, which they claim with a compare-and-swap. Removing a key leaves a tombstone that
+ * a later key may claim; a slot never becomes empty again, so a lookup may stop at the first
+ * empty slot. `reach` is one more than the farthest any key was ever put from its home slot:
+ * lookups stop there too, so that absent keys stay cheap once every slot has been used.
+ * At most half the slots hold a connection (`live`), which keeps probe sequences short; a
+ * connection beyond that gets no state, and its spans only db.system.name.
+ */
+#define TAB_SIZE  4096 /* power of two */
+#define LIVE_MAX  (TAB_SIZE / 2)
+#define TOMBSTONE ((uintptr_t)1)
 
-static struct pq_conn *conn_get(PGconn *conn, bool create)
+static struct {
+	_Atomic uintptr_t key;
+	struct otelp_pq_conn *_Atomic val;
+} tab[TAB_SIZE];
+static atomic_size_t reach;
+static atomic_uint live;
+static atomic_bool full_told;
+
+static inline size_t slot_hash(uintptr_t k)
+{
+	k >>= 4;
+	k *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(k >> 40) & (TAB_SIZE - 1);
+}
+
+/* The slot holding conn, or TAB_SIZE. */
+static inline size_t slot_of(const PGconn *conn)
+{
+	uintptr_t k = (uintptr_t)conn;
+	size_t i = slot_hash(k);
+	size_t n = atomic_load_explicit(&reach, memory_order_acquire);
+	for (size_t probes = 0; probes < n; probes++, i = (i + 1) & (TAB_SIZE - 1)) {
+		uintptr_t have = atomic_load_explicit(&tab[i].key, memory_order_acquire);
+		if (have == k)
+			return i;
+		if (have == 0)
+			break;
+	}
+	return TAB_SIZE;
+}
+
+static inline struct otelp_pq_conn *conn_find(const PGconn *conn)
+{
+	size_t i = slot_of(conn);
+	return i < TAB_SIZE ? atomic_load_explicit(&tab[i].val, memory_order_acquire) : NULL;
+}
+
+static void reach_at_least(size_t n)
+{
+	size_t r = atomic_load_explicit(&reach, memory_order_relaxed);
+	while (r < n && !atomic_compare_exchange_weak(&reach, &r, n))
+		;
+}
+
+/* A new state for conn, which has none in the table. NULL: out of memory, or table full. */
+static struct otelp_pq_conn *conn_add(const PGconn *conn)
+{
+	if (atomic_fetch_add_explicit(&live, 1, memory_order_relaxed) >= LIVE_MAX) {
+		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+		if (!atomic_exchange_explicit(&full_told, true, memory_order_relaxed))
+			OTELP_DBG("libpq: more than %d connections at once: the spans of the "
+			          "others lack their connection's attributes",
+			          LIVE_MAX);
+		return NULL;
+	}
+	struct otelp_pq_conn *st = calloc(1, sizeof(*st));
+	if (!st) {
+		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+		return NULL;
+	}
+	uintptr_t k = (uintptr_t)conn;
+	size_t i = slot_hash(k);
+	for (size_t probes = 0; probes < TAB_SIZE; probes++, i = (i + 1) & (TAB_SIZE - 1)) {
+		uintptr_t have = atomic_load_explicit(&tab[i].key, memory_order_relaxed);
+		if ((have != 0 && have != TOMBSTONE) ||
+		    !atomic_compare_exchange_strong(&tab[i].key, &have, k))
+			continue;
+		atomic_store_explicit(&tab[i].val, st, memory_order_release);
+		reach_at_least(probes + 1);
+		return st;
+	}
+	free(st); /* not reached: fewer than half the slots hold a key */
+	atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+	return NULL;
+}
+
+/* Remove conn's state from the table: the caller owns it now (NULL: there was none). */
+static struct otelp_pq_conn *conn_take(const PGconn *conn)
+{
+	size_t i = slot_of(conn);
+	if (i == TAB_SIZE)
+		return NULL;
+	/* The value first: once the key is a tombstone, another thread may claim the slot. */
+	struct otelp_pq_conn *st = atomic_exchange(&tab[i].val, NULL);
+	atomic_store_explicit(&tab[i].key, TOMBSTONE, memory_order_release);
+	atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+	return st;
+}
+
+static inline struct otelp_pq_conn *conn_get(PGconn *conn, bool create)
 {
 	if (!conn)
 		return NULL;
-	struct pq_conn *st = api.inst(conn, ev_proc);
-	if (st || !create)
+	struct otelp_pq_conn *st = conn_find(conn);
+	if (otelp_likely(st) || !create)
 		return st;
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return NULL;
-	if (!api.reg(conn, ev_proc, "otelpreload", NULL) || !api.set_inst(conn, ev_proc, st)) {
-		free(st);
-		return NULL;
-	}
-	return st;
+	return conn_add(conn);
 }
 
 static size_t put_str(char *dst, size_t cap, const char *s)
@@ -188,7 +276,7 @@ static void server_attrs(struct otelp_span *s, const struct pq_server *sv,
 	otelp__db_conn_attrs(s, &c, set, tries);
 }
 
-static const struct stmt *stmt_find(const struct pq_conn *st, const char *name)
+static const struct stmt *stmt_find(const struct otelp_pq_conn *st, const char *name)
 {
 	for (unsigned i = 0; st && name && i < STMTS_MAX; i++)
 		if (st->stmts[i].used && strcmp(st->stmts[i].name, name) == 0)
@@ -196,7 +284,7 @@ static const struct stmt *stmt_find(const struct pq_conn *st, const char *name)
 	return NULL;
 }
 
-static void stmt_remember(struct pq_conn *st, const char *name, const char *text)
+static void stmt_remember(struct otelp_pq_conn *st, const char *name, const char *text)
 {
 	if (!st || !name || !text || strlen(name) >= STMT_NAME)
 		return;
@@ -263,7 +351,7 @@ static void finish(struct otelp_span *s, const struct pending *p)
 }
 
 /* End every span still waiting on this connection (closed or reset). */
-static void drop_pending(struct pq_conn *st, const char *why)
+static void drop_pending(struct otelp_pq_conn *st, const char *why)
 {
 	while (st->n) {
 		struct pending *p = &st->q[st->head];
@@ -278,22 +366,20 @@ static void drop_pending(struct pq_conn *st, const char *why)
 	st->lost = false;
 }
 
-static int ev_proc(PGEventId id, void *info, void *pass)
+/* conn's state leaves the table: the spans still waiting end with connection_closed. */
+static void conn_drop(PGconn *conn)
 {
-	if (id == PGEVT_CONNDESTROY || id == PGEVT_CONNRESET) {
-		/* The conn field comes first in both event structs. */
-		PGconn *conn = ((PGEventConnDestroy *)info)->conn;
-		struct pq_conn *st = api.inst(conn, ev_proc);
-		if (st) {
-			drop_pending(st, "connection_closed");
-			st->attrs_read = false;
-			if (id == PGEVT_CONNDESTROY) {
-				api.set_inst(conn, ev_proc, NULL);
-				free(st);
-			}
-		}
+	struct otelp_pq_conn *st = conn_take(conn);
+	if (st) {
+		drop_pending(st, "connection_closed");
+		free(st);
 	}
-	return 1; /* never fail an event: that would fail the program's call */
+}
+
+void otelp__pq_closing(PGconn *conn)
+{
+	if (conn)
+		conn_drop(conn);
 }
 
 /* ---- spans ---- */
@@ -317,7 +403,8 @@ const char *otelp__pq_begin(struct otelp_pq_call *call, PGconn *conn, enum otelp
 	call->op = op;
 	call->text = text;
 	call->name = name;
-	struct pq_conn *st = conn_get(conn, true);
+	struct otelp_pq_conn *st = conn_get(conn, true);
+	call->conn = st;
 	if (st && !st->attrs_read)
 		st->attrs_read = read_server(conn, &st->srv);
 
@@ -446,7 +533,7 @@ void otelp__pq_end(struct otelp_pq_call *call, PGconn *conn, PGresult *res)
 	free(call->commented);
 	call->commented = NULL;
 	if (call->op == OTELP_PQ_PREPARE && res && api.rstatus(res) == PGRES_COMMAND_OK)
-		stmt_remember(conn_get(conn, false), call->name, call->text);
+		stmt_remember(call->conn, call->name, call->text);
 	if (!call->span)
 		return;
 	struct pending p = {0};
@@ -468,7 +555,7 @@ void otelp__pq_sent(struct otelp_pq_call *call, PGconn *conn, int ok)
 		}
 		return;
 	}
-	struct pq_conn *st = conn_get(conn, true);
+	struct otelp_pq_conn *st = call->conn;
 	if (call->op == OTELP_PQ_PREPARE)
 		stmt_remember(st, call->name, call->text);
 	if (!st || st->lost || st->n == PENDING_MAX) {
@@ -490,7 +577,7 @@ void otelp__pq_sent(struct otelp_pq_call *call, PGconn *conn, int ok)
 
 void otelp__pq_sync_sent(PGconn *conn, int ok)
 {
-	struct pq_conn *st = conn_get(conn, false);
+	struct otelp_pq_conn *st = conn_get(conn, false);
 	if (!ok || !st || st->lost)
 		return;
 	if (st->n == PENDING_MAX) {
@@ -503,7 +590,7 @@ void otelp__pq_sync_sent(PGconn *conn, int ok)
 	st->n++;
 }
 
-static void pop(struct pq_conn *st)
+static void pop(struct otelp_pq_conn *st)
 {
 	st->head = (st->head + 1) % PENDING_MAX;
 	st->n--;
@@ -511,7 +598,7 @@ static void pop(struct pq_conn *st)
 
 void otelp__pq_result(PGconn *conn, PGresult *res)
 {
-	struct pq_conn *st = conn_get(conn, false);
+	struct otelp_pq_conn *st = conn_get(conn, false);
 	if (!st || st->n == 0) {
 		if (st && st->lost && !res)
 			st->lost = false;
@@ -572,8 +659,24 @@ static void connect_failed(PGconn *conn, uint64_t start_ns)
 	otelp__db_end(s);
 }
 
+/*
+ * conn was just made. State at its address belongs to a connection freed without our
+ * PQfinish hook seeing it (the guard was held, or libpq freed it by a path we do not know):
+ * it is not this connection's.
+ */
+static void conn_fresh(PGconn *conn)
+{
+	if (otelp_unlikely(slot_of(conn) < TAB_SIZE)) {
+		OTELP_DBG("libpq: state left at %p by a connection not seen finishing: dropped",
+		          (void *)conn);
+		conn_drop(conn);
+	}
+}
+
 void otelp__pq_connected(PGconn *conn, uint64_t start_ns)
 {
+	if (conn)
+		conn_fresh(conn);
 	if (!conn || api.status(conn) == CONNECTION_BAD)
 		connect_failed(conn, start_ns);
 }
@@ -582,7 +685,8 @@ void otelp__pq_connect_started(PGconn *conn, uint64_t start_ns)
 {
 	if (!conn)
 		return;
-	struct pq_conn *st = conn_get(conn, true);
+	conn_fresh(conn);
+	struct otelp_pq_conn *st = conn_get(conn, true);
 	if (st)
 		st->connect_start = start_ns;
 	if (api.status(conn) == CONNECTION_BAD) {
@@ -596,7 +700,7 @@ void otelp__pq_polled(PGconn *conn, PostgresPollingStatusType ps)
 {
 	if (ps != PGRES_POLLING_FAILED || !conn)
 		return;
-	struct pq_conn *st = conn_get(conn, false);
+	struct otelp_pq_conn *st = conn_get(conn, false);
 	if (st && st->connect_reported)
 		return;
 	if (st)

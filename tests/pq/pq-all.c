@@ -28,6 +28,17 @@
  *   errors                 syntax error (42601), unique violation (23505), division by zero
  *                          with parameters (22012), then one successful query
  *   finish-pending         PQsendQuery then PQfinish without reading the result
+ *   reset                  PQsendQuery then PQreset without reading the result, a query;
+ *                          the same with PQresetStart + PQresetPoll
+ *   reset-fail             PQreset of a connection whose database was dropped meanwhile
+ *                          (DROP DATABASE otelp_gone WITH (FORCE)), with a query in flight
+ *   createdb NAME          create the database NAME unless it exists
+ *   cycles N [T]           N connections (on each of T threads, default 1), each
+ *                          connected, queried and finished in turn, alternately to
+ *                          $PGDATABASE and to otelp_other (made by createdb), by PQconnectdb /
+ *                          PQconnectdbParams / PQconnectStartParams; every tenth finished
+ *                          with a query in flight. With PQALL_ADDRESSES set, also prints how
+ *                          many distinct PGconn addresses there were
  *   send-fail              a PQsendQuery that fails (another query in progress)
  *   lost                   the server ends the session: a failed query, then PQexec on the
  *                          dead connection (no result)
@@ -51,6 +62,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -606,6 +618,180 @@ static void cmd_finish_pending(void)
 	printf("finish-pending: finished with the query in flight\n");
 }
 
+/* Finish a reset started with PQresetStart, with PQresetPoll on poll(). */
+static PostgresPollingStatusType poll_reset(PGconn *c)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd p = {.fd = PQsocket(c),
+		                   .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+
+		if (poll(&p, 1, 10000) <= 0)
+			die("PQresetPoll: poll timed out");
+		st = PQresetPoll(c);
+	}
+	return st;
+}
+
+static void cmd_reset(void)
+{
+	PGconn *c = connect_default();
+
+	must_send(PQsendQuery(c, "SELECT pg_sleep(0.2) AS before_reset"), c, "PQsendQuery");
+	PQreset(c);
+	if (PQstatus(c) != CONNECTION_OK)
+		die("PQreset: %s", PQerrorMessage(c));
+	done("reset: after PQreset", PQexec(c, "SELECT current_database() AS after_reset"));
+	must_send(PQsendQuery(c, "SELECT pg_sleep(0.2) AS before_reset_start"), c, "PQsendQuery");
+	if (!PQresetStart(c))
+		die("PQresetStart: %s", PQerrorMessage(c));
+	if (poll_reset(c) != PGRES_POLLING_OK)
+		die("PQresetPoll: %s", PQerrorMessage(c));
+	done("reset: after PQresetStart",
+	     PQexec(c, "SELECT current_database() AS after_reset_start"));
+	PQfinish(c);
+}
+
+static void cmd_reset_fail(void)
+{
+	PGconn *admin = connect_default();
+	const char *keys[] = {"dbname", NULL};
+	const char *values[] = {"otelp_gone", NULL};
+
+	done("reset-fail: drop", PQexec(admin, "DROP DATABASE IF EXISTS otelp_gone"));
+	done("reset-fail: create", PQexec(admin, "CREATE DATABASE otelp_gone"));
+	PGconn *c = checked(PQconnectdbParams(keys, values, 0), "PQconnectdbParams (otelp_gone)");
+
+	must_send(PQsendQuery(c, "SELECT pg_sleep(30) AS doomed"), c, "PQsendQuery");
+	done("reset-fail: drop (force)", PQexec(admin, "DROP DATABASE otelp_gone WITH (FORCE)"));
+	PQreset(c);
+	printf("reset-fail: after PQreset: %s\n",
+	       PQstatus(c) == CONNECTION_BAD ? "CONNECTION_BAD" : "connected?!");
+	PQfinish(c);
+	PQfinish(admin);
+}
+
+static void cmd_createdb(const char *name)
+{
+	PGconn *c = connect_default();
+	const char *v[] = {name};
+	PGresult *r = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, v,
+	                           NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("createdb: %s", PQerrorMessage(c));
+	if (PQntuples(r) == 0) {
+		char *id = PQescapeIdentifier(c, name, strlen(name));
+		char q[256];
+
+		if (!id)
+			die("createdb: %s", PQerrorMessage(c));
+		snprintf(q, sizeof(q), "CREATE DATABASE %s", id);
+		PQfreemem(id);
+		PGresult *cr = PQexec(c, q);
+
+		if (PQresultStatus(cr) != PGRES_COMMAND_OK)
+			die("createdb: %s", PQerrorMessage(c));
+		PQclear(cr);
+	}
+	PQclear(r);
+	printf("createdb: %s\n", name);
+	PQfinish(c);
+}
+
+struct cycler {
+	pthread_t tid;
+	int first, n; /* connections first .. first + n - 1 */
+	void **addrs; /* n of them */
+};
+
+/* Connection g: made, queried, finished; to otelp_other when g is odd. */
+static void cycle(int g, void **addr)
+{
+	const char *keys[] = {"dbname", NULL};
+	const char *other[] = {"otelp_other", NULL};
+	const char *mine[] = {env_or("PGDATABASE", "postgres"), NULL};
+	const char *const *values = g & 1 ? other : mine;
+	PGconn *c;
+
+	/* By turns: PQconnectdb, PQconnectdbParams, PQconnectStartParams. */
+	if ((g / 2) % 3 == 0)
+		c = g & 1 ? PQconnectdbParams(keys, values, 0) : PQconnectdb(conninfo);
+	else if ((g / 2) % 3 == 1)
+		c = PQconnectdbParams(keys, values, 0);
+	else if (poll_connection(c = PQconnectStartParams(keys, values, 0)) != CONNECTION_OK)
+		die("cycle %d: PQconnectStartParams: %s", g, PQerrorMessage(c));
+	checked(c, "cycle");
+	*addr = c;
+
+	char q[96];
+
+	snprintf(q, sizeof(q), "SELECT current_database() AS cycle_%d", g);
+	PGresult *r = PQexec(c, q);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("cycle %d: %s", g, PQerrorMessage(c));
+	if (strcmp(PQgetvalue(r, 0, 0), values[0]) != 0)
+		die("cycle %d: connected to %s", g, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (g % 10 == 9) {
+		snprintf(q, sizeof(q), "SELECT 1 AS pending_%d", g);
+		must_send(PQsendQuery(c, q), c, "PQsendQuery");
+	}
+	PQfinish(c);
+}
+
+static void *cycler_main(void *arg)
+{
+	struct cycler *w = arg;
+
+	for (int i = 0; i < w->n; i++)
+		cycle(w->first + i, &w->addrs[i]);
+	return NULL;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	const void *const *pa = a, *const *pb = b;
+	uintptr_t x = (uintptr_t)pa[0], y = (uintptr_t)pb[0];
+
+	return x < y ? -1 : x > y;
+}
+
+static void cmd_cycles(int n, int threads)
+{
+	struct cycler w[64];
+
+	if (n < 1 || threads < 1 || threads > 64)
+		die("cycles: at least 1 connection, 1..64 threads");
+
+	int total = n * threads;
+	void **addrs = calloc((size_t)total, sizeof(*addrs));
+
+	if (!addrs)
+		die("out of memory");
+	for (int t = 0; t < threads; t++) {
+		w[t] = (struct cycler){.first = t * n, .n = n, .addrs = addrs + (size_t)t * n};
+		if (threads == 1)
+			cycler_main(&w[t]);
+		else if (pthread_create(&w[t].tid, NULL, cycler_main, &w[t]) != 0)
+			die("pthread_create failed");
+	}
+	for (int t = 0; threads > 1 && t < threads; t++)
+		pthread_join(w[t].tid, NULL);
+	printf("cycles: %d connections, each in its database\n", total);
+	if (getenv("PQALL_ADDRESSES")) {
+		int distinct = 0;
+
+		qsort(addrs, (size_t)total, sizeof(*addrs), cmp_ptr);
+		for (int i = 0; i < total; i++)
+			distinct += i == 0 || addrs[i] != addrs[i - 1];
+		printf("cycles: %d distinct connection addresses\n", distinct);
+	}
+	free(addrs);
+}
+
 /* A send that fails (another query in progress): returns 0. */
 __attribute__((noinline)) void run_send_while_busy(PGconn *c);
 __attribute__((noinline)) void run_send_while_busy(PGconn *c)
@@ -909,6 +1095,14 @@ int main(int argc, char **argv)
 		cmd_errors();
 	else if (!strcmp(cmd, "finish-pending"))
 		cmd_finish_pending();
+	else if (!strcmp(cmd, "reset"))
+		cmd_reset();
+	else if (!strcmp(cmd, "reset-fail"))
+		cmd_reset_fail();
+	else if (!strcmp(cmd, "createdb") && argc > 2)
+		cmd_createdb(argv[2]);
+	else if (!strcmp(cmd, "cycles") && argc > 2)
+		cmd_cycles(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 1);
 	else if (!strcmp(cmd, "send-fail"))
 		cmd_send_fail();
 	else if (!strcmp(cmd, "lost"))

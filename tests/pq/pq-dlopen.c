@@ -1,8 +1,10 @@
 /*
  * pq-dlopen: a program NOT linked with libpq. It loads libpq.so.5 with dlopen(RTLD_LOCAL), takes
  * the functions it needs with dlsym(handle, ...) (as Python's ctypes does) and runs two
- * queries. The connection: PQconnectdb($PQALL_CONNINFO, default ""), i.e. the PG* variables.
- * Prints one line per query; exit status 0 on success.
+ * queries; then sends a third and resets the connection (PQreset) before reading its result,
+ * runs a fourth, and sends a fifth that PQfinish abandons. The connection:
+ * PQconnectdb($PQALL_CONNINFO, default ""), i.e. the PG* variables. Prints one line per
+ * query; exit status 0 on success.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -23,6 +25,8 @@ typedef int (*result_status_fn)(const PGresult *);
 typedef char *(*getvalue_fn)(const PGresult *, int, int);
 typedef void (*clear_fn)(PGresult *);
 typedef void (*finish_fn)(PGconn *);
+typedef void (*reset_fn)(PGconn *);
+typedef int (*send_fn)(PGconn *, const char *);
 
 static void *sym(void *h, const char *name)
 {
@@ -35,6 +39,38 @@ static void *sym(void *h, const char *name)
 	return p;
 }
 
+static status_fn status;
+static errmsg_fn errmsg;
+static exec_fn exec;
+static result_status_fn result_status;
+static getvalue_fn getvalue;
+static clear_fn clear;
+static send_fn send_query;
+static int rc;
+
+/* Query n: its one value, or its failure. */
+static void query(PGconn *c, int n, const char *text)
+{
+	PGresult *r = exec(c, text);
+
+	if (result_status(r) == PGRES_TUPLES_OK) {
+		printf("dlopen query %d: %s\n", n, getvalue(r, 0, 0));
+	} else {
+		printf("dlopen query %d: failed: %s", n, errmsg(c));
+		rc = 1;
+	}
+	clear(r);
+}
+
+/* Query n sent, its result never read. */
+static void send_only(PGconn *c, int n, const char *text)
+{
+	if (!send_query(c, text)) {
+		printf("dlopen query %d: send failed: %s", n, errmsg(c));
+		rc = 1;
+	}
+}
+
 int main(void)
 {
 	const char *conninfo = getenv("PQALL_CONNINFO");
@@ -45,15 +81,16 @@ int main(void)
 		return 1;
 	}
 	connectdb_fn connectdb = (connectdb_fn)sym(h, "PQconnectdb");
-	status_fn status = (status_fn)sym(h, "PQstatus");
-	errmsg_fn errmsg = (errmsg_fn)sym(h, "PQerrorMessage");
-	exec_fn exec = (exec_fn)sym(h, "PQexec");
-	result_status_fn result_status = (result_status_fn)sym(h, "PQresultStatus");
-	getvalue_fn getvalue = (getvalue_fn)sym(h, "PQgetvalue");
-	clear_fn clear = (clear_fn)sym(h, "PQclear");
+	reset_fn reset = (reset_fn)sym(h, "PQreset");
 	finish_fn finish = (finish_fn)sym(h, "PQfinish");
-	const char *queries[] = {"SELECT 'dlopen one' AS v", "SELECT 40 + 2 AS v"};
-	int rc = 0;
+
+	status = (status_fn)sym(h, "PQstatus");
+	errmsg = (errmsg_fn)sym(h, "PQerrorMessage");
+	exec = (exec_fn)sym(h, "PQexec");
+	result_status = (result_status_fn)sym(h, "PQresultStatus");
+	getvalue = (getvalue_fn)sym(h, "PQgetvalue");
+	clear = (clear_fn)sym(h, "PQclear");
+	send_query = (send_fn)sym(h, "PQsendQuery");
 
 	PGconn *c = connectdb(conninfo ? conninfo : "");
 
@@ -61,18 +98,15 @@ int main(void)
 		fprintf(stderr, "pq-dlopen: connection failed: %s", errmsg(c));
 		return 1;
 	}
-	for (int i = 0; i < 2; i++) {
-		PGresult *r = exec(c, queries[i]);
-
-		if (result_status(r) == PGRES_TUPLES_OK) {
-			printf("dlopen query %d: %s\n", i + 1, getvalue(r, 0, 0));
-		} else {
-			printf("dlopen query %d: failed: %s", i + 1, errmsg(c));
-			rc = 1;
-		}
-		clear(r);
-	}
+	query(c, 1, "SELECT 'dlopen one' AS v");
+	query(c, 2, "SELECT 40 + 2 AS v");
+	send_only(c, 3, "SELECT 3 AS v");
+	reset(c);
+	printf("dlopen query 3: reset before its result\n");
+	query(c, 4, "SELECT 'after reset' AS v");
+	send_only(c, 5, "SELECT 5 AS v");
 	finish(c);
+	printf("dlopen query 5: finished before its result\n");
 	dlclose(h);
 	return rc;
 }

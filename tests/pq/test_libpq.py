@@ -148,6 +148,11 @@ def logged_errors(path, app):
 
 # ---- spans ------------------------------------------------------------------------------------
 
+def read_text(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
 def attrs(span):
     return span.get("attributes", {})
 
@@ -711,6 +716,101 @@ class Apis(PgBase):
         self.assertSpan(s, "SELECT", {"db.query.text": "SELECT pg_sleep(?)"}, status=ERROR,
                         error_type="connection_closed")
 
+    def test_reset_with_query_in_flight(self):
+        """PQreset, then PQresetStart + PQresetPoll, each with a query whose result was not
+        read: that query's span ends with connection_closed at the reset; the connection's
+        next query has its attributes."""
+        log = os.path.join(self.tmp, "preload.log")
+        p = self.pq("reset", extra={"OTEL_LOG_LEVEL": "debug", "OTEL_PRELOAD_LOG_FILE": log})
+        self.assertEqual(p.stdout.decode().splitlines(), [
+            "reset: after PQreset: PGRES_TUPLES_OK rows=1 [postgres]",
+            "reset: after PQresetStart: PGRES_TUPLES_OK rows=1 [postgres]"])
+        s = self.exact_db_spans(4)
+        self.assertSpan(s[0], "SELECT", {"db.query.text": "SELECT pg_sleep(?) AS before_reset"},
+                        status=ERROR, error_type="connection_closed")
+        self.assertSpan(s[1], "SELECT", {"db.query.text":
+                                         "SELECT current_database() AS after_reset"},
+                        absent=NOT_PLAIN)
+        self.assertSpan(s[2], "SELECT", {"db.query.text":
+                                         "SELECT pg_sleep(?) AS before_reset_start"},
+                        status=ERROR, error_type="connection_closed")
+        self.assertSpan(s[3], "SELECT", {"db.query.text":
+                                         "SELECT current_database() AS after_reset_start"},
+                        absent=NOT_PLAIN)
+        # The abandoned queries end at their reset, before the next query starts.
+        self.assertLessEqual(s[0]["endTimeUnixNano"], s[1]["startTimeUnixNano"])
+        self.assertLessEqual(s[2]["endTimeUnixNano"], s[3]["startTimeUnixNano"])
+        # By the reset hooks, not by the check for stale state after the reconnection.
+        self.assertNotIn("not seen finishing", read_text(log))
+
+    def test_failed_reset(self):
+        """PQreset of a connection whose database was dropped: the query in flight ends with
+        connection_closed, the reconnection that fails is a CONNECT span in error."""
+        p = self.pq("reset-fail", setup=False)
+        self.assertEqual(p.stdout.decode().splitlines(), [
+            "reset-fail: drop: PGRES_COMMAND_OK DROP DATABASE",
+            "reset-fail: create: PGRES_COMMAND_OK CREATE DATABASE",
+            "reset-fail: drop (force): PGRES_COMMAND_OK DROP DATABASE",
+            "reset-fail: after PQreset: CONNECTION_BAD"])
+        spans = self.exact_db_spans(5)
+        doomed = [x for x in spans if attrs(x).get("db.query.text") ==
+                  "SELECT pg_sleep(?) AS doomed"]
+        self.assertEqual(len(doomed), 1, describe(spans))
+        self.assertSpan(doomed[0], "SELECT", {}, status=ERROR, error_type="connection_closed",
+                        db="otelp_gone")
+        connect = [x for x in spans if x["name"] == "CONNECT"]
+        self.assertEqual(len(connect), 1, describe(spans))
+        self.assertSpan(connect[0], "CONNECT", {}, status=ERROR,
+                        error_type="connection_failed", db="otelp_gone", tcp=False)
+        self.assertEqual((attrs(connect[0]).get("server.address"),
+                          attrs(connect[0]).get("server.port")), ("127.0.0.1", self.port))
+        self.assertNotIn("network.peer.address", attrs(connect[0]))
+        self.assertIn('database "otelp_gone" does not exist',
+                      connect[0]["status"].get("message", ""))
+        self.assertGreaterEqual(connect[0]["startTimeUnixNano"], doomed[0]["endTimeUnixNano"])
+
+    def check_cycles(self, n, threads, svc):
+        """pq-all cycles n threads: every span has its own connection's attributes though
+        PGconn addresses were reused, and no connection found state left at its address by
+        an earlier one (the preload's debug log would say so)."""
+        log = os.path.join(self.tmp, svc + ".log")
+        extra = {"PQALL_ADDRESSES": "1", "OTEL_LOG_LEVEL": "debug",
+                 "OTEL_PRELOAD_LOG_FILE": log, "OTEL_PRELOAD_STACKTRACE": "off"}
+        if ASAN:
+            # ASan holds freed memory back (quarantine): without this, no address is reused.
+            extra["ASAN_OPTIONS"] = "detect_leaks=0:verify_asan_link_order=0:quarantine_size_mb=0"
+        p = self.pq("cycles", n, threads, setup=False, extra=extra, svc=svc)
+        total = n * threads
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[0], "cycles: %d connections, each in its database" % total)
+        m = re.match(r"^cycles: (\d+) distinct connection addresses$", lines[1])
+        self.assertTrue(m, lines)
+        self.assertLess(int(m.group(1)), total, "no PGconn address was reused: nothing tested")
+        pending = total // 10
+        spans = self.exact_db_spans(total + pending, svc)
+        by_text = {attrs(x).get("db.query.text"): x for x in spans}
+        self.assertEqual(len(by_text), total + pending)
+        for g in range(total):
+            db = "otelp_other" if g % 2 else "postgres"
+            self.assertSpan(by_text["SELECT current_database() AS cycle_%d" % g], "SELECT",
+                            {}, absent=NOT_PLAIN, db=db)
+            if g % 10 == 9:
+                self.assertSpan(by_text["SELECT ? AS pending_%d" % g], "SELECT", {},
+                                status=ERROR, error_type="connection_closed", db=db)
+        self.assertNotIn("not seen finishing", read_text(log))
+
+    def test_many_connections_leave_no_state(self):
+        """1000 connections made, queried and finished in turn, alternately to two databases,
+        every tenth finished with a query in flight; then 4 threads doing 250 each at once."""
+        self.run_prog([program("OTELP_PQ_ALL"), "createdb", "otelp_other"], "setup",
+                      preload=False)
+        self.check_cycles(1000, 1, "pq-cycles")
+        self.check_cycles(250, 4, "pq-cycles-threads")
+        # The same output without the preload (addresses aside).
+        ref = self.pq("cycles", 40, 2, setup=False, preload=False)
+        again = self.pq("cycles", 40, 2, setup=False, svc="pq-cycles-again")
+        self.assertEqual((again.stdout, again.stderr), (ref.stdout, ref.stderr))
+
     def test_send_that_fails(self):
         """PQsendQuery returning 0 (another query in progress): its span ends at once."""
         p = self.pq("send-fail")
@@ -816,13 +916,22 @@ class Apis(PgBase):
         """libpq loaded with dlopen(RTLD_LOCAL), its functions taken with dlsym(handle)."""
         ref = self.run_prog([program("OTELP_PQ_DLOPEN")], "pq-dlopen", preload=False)
         p = self.run_prog([program("OTELP_PQ_DLOPEN")], "pq-dlopen")
-        self.assertEqual(p.stdout, b"dlopen query 1: dlopen one\ndlopen query 2: 42\n")
+        self.assertEqual(p.stdout.decode().splitlines(), [
+            "dlopen query 1: dlopen one", "dlopen query 2: 42",
+            "dlopen query 3: reset before its result", "dlopen query 4: after reset",
+            "dlopen query 5: finished before its result"])
         self.assertEqual((p.stdout, p.stderr), (ref.stdout, ref.stderr))
-        s = self.exact_db_spans(2, "pq-dlopen")
+        s = self.exact_db_spans(5, "pq-dlopen")
         self.assertSpan(s[0], "SELECT", {"db.query.text": "SELECT ? AS v",
                                          "db.query.summary": "SELECT"}, absent=NOT_PLAIN)
         self.assertSpan(s[1], "SELECT", {"db.query.text": "SELECT ? + ? AS v"},
                         absent=NOT_PLAIN)
+        # PQreset and PQfinish taken with dlsym are ours too: the queries they abandon end.
+        self.assertSpan(s[2], "SELECT", {"db.query.text": "SELECT ? AS v"}, status=ERROR,
+                        error_type="connection_closed")
+        self.assertSpan(s[3], "SELECT", {"db.query.text": "SELECT ? AS v"}, absent=NOT_PLAIN)
+        self.assertSpan(s[4], "SELECT", {"db.query.text": "SELECT ? AS v"}, status=ERROR,
+                        error_type="connection_closed")
 
     def test_plugin_module(self):
         """A module linked with libpq, loaded with dlopen(RTLD_LOCAL) by a host that is not."""
@@ -1029,7 +1138,7 @@ class Variables(PgBase):
 SUBCOMMANDS = [("exec",), ("params",), ("prepared",), ("prepared-sql",), ("describe",),
                ("async",), ("pipeline",), ("pipeline-abort",), ("connect",),
                ("connect-fail", "PORT"), ("connect-fail-async", "PORT"), ("unix",),
-               ("errors",), ("finish-pending",), ("send-fail",), ("lost",), ("manual",),
+               ("errors",), ("finish-pending",), ("reset",), ("send-fail",), ("lost",), ("manual",),
                ("commenter",), ("rows",), ("nulls",), ("threads", "4", "25"), ("loop", "20")]
 
 

@@ -39,6 +39,18 @@
  */
 #include <string.h>
 
+/*
+ * x86-64 always has SSE2: hex is decoded and encoded 16 digits at a time there. Elsewhere (and
+ * when OTELP_PROP_PORTABLE is defined, which the differential fuzz target does to test it), the
+ * same results come from 64-bit words and a table.
+ */
+#if defined(__SSE2__) && !defined(OTELP_PROP_PORTABLE)
+#include <emmintrin.h>
+#define PROP_SSE2 1
+#else
+#define PROP_SSE2 0
+#endif
+
 #include "common.h"
 #include "config.h"
 #include "propagation.h"
@@ -143,6 +155,120 @@ static inline uint16_t load_le16(const char *s)
 	return x;
 }
 
+/* ---- hex ---- */
+
+/*
+ * What the parsers accept as hex is lower case only (W3C trace context and B3 alike): '0'-'9'
+ * and 'a'-'f'. Decoding checks every digit and decides once for the whole value: any failure
+ * gives the same result, whichever byte it was.
+ */
+
+/* "000102...ff": the two lower-case hex digits of byte value b at 2 * b, for encoding. */
+#define HEX_ROW(h)                                                                            \
+	h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h \
+	  "e" h "f"
+static const char hex_pairs[513] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4")
+    HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b")
+        HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+
+#if PROP_SSE2
+
+/*
+ * Sixteen lower-case hex digits to eight byte values, each in the low byte of its 16-bit lane
+ * (what _mm_packus_epi16 packs). *ok keeps 0xff only in the bytes that are such digits. The
+ * compares are signed: bytes from 0x80 up are negative and fall in neither range.
+ */
+static inline __m128i lchex16(__m128i x, __m128i *ok)
+{
+	__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+	                              _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+	__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)),
+	                               _mm_cmplt_epi8(x, _mm_set1_epi8('f' + 1)));
+	/* A digit's value is its low nibble, plus 9 for 'a'-'f'. */
+	__m128i v = _mm_add_epi8(_mm_and_si128(x, _mm_set1_epi8(0x0f)),
+	                         _mm_and_si128(letter, _mm_set1_epi8(9)));
+
+	*ok = _mm_and_si128(*ok, _mm_or_si128(digit, letter));
+	/* Lane k holds digits 2k (high nibble) and 2k + 1 (low nibble). */
+	return _mm_and_si128(_mm_or_si128(_mm_slli_epi16(v, 4), _mm_srli_epi16(v, 8)),
+	                     _mm_set1_epi16(0xff));
+}
+
+static inline bool all_ok(__m128i ok)
+{
+	return _mm_movemask_epi8(ok) == 0xffff;
+}
+
+/* Decode 2 * nbytes lowercase hex digits, nbytes a multiple of 8; false on anything else. */
+static bool lchex_decode(const char *s, size_t nbytes, uint8_t *out)
+{
+	__m128i ok = _mm_set1_epi8(-1);
+
+	for (size_t i = 0; i < nbytes; i += 8) {
+		__m128i b = lchex16(_mm_loadu_si128((const __m128i *)(s + 2 * i)), &ok);
+
+		_mm_storel_epi64((__m128i *)(out + i), _mm_packus_epi16(b, b));
+	}
+	return all_ok(ok);
+}
+
+/* '0'-'9' / 'a'-'f' for the values 0..15 of every byte of n. */
+static inline __m128i hex_chars(__m128i n)
+{
+	__m128i letter =
+	    _mm_and_si128(_mm_cmpgt_epi8(n, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+
+	return _mm_add_epi8(_mm_add_epi8(n, _mm_set1_epi8('0')), letter);
+}
+
+/* Lower-case hex of the 8 bytes at in (16 chars, no terminator). */
+static inline void hex8(char *out, const uint8_t *in)
+{
+	__m128i x = _mm_loadl_epi64((const __m128i *)in);
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(0x0f));
+	__m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x0f));
+
+	_mm_storeu_si128((__m128i *)out, hex_chars(_mm_unpacklo_epi8(hi, lo)));
+}
+
+/* Lower-case hex of the 16 bytes at in (32 chars, no terminator). */
+static inline void hex16(char *out, const uint8_t *in)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)in);
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(0x0f));
+	__m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x0f));
+
+	_mm_storeu_si128((__m128i *)out, hex_chars(_mm_unpacklo_epi8(hi, lo)));
+	_mm_storeu_si128((__m128i *)(out + 16), hex_chars(_mm_unpackhi_epi8(hi, lo)));
+}
+
+/*
+ * The digits of a traceparent v[0..55): version, trace id, span id, flags (raw), whether all
+ * of them are lower-case hex. The dashes are the caller's.
+ */
+static inline bool traceparent_digits(const char *v, uint8_t trace[16], uint8_t span[8],
+                                      uint8_t *version, uint8_t *flags)
+{
+	__m128i ok = _mm_set1_epi8(-1);
+	__m128i t = _mm_packus_epi16(lchex16(_mm_loadu_si128((const __m128i *)(v + 3)), &ok),
+	                             lchex16(_mm_loadu_si128((const __m128i *)(v + 19)), &ok));
+	__m128i s = lchex16(_mm_loadu_si128((const __m128i *)(v + 36)), &ok);
+	/* Version and flags: their four digits, then twelve '0' that decode to nothing. */
+	uint32_t vf4 = (uint32_t)load_le16(v) | (uint32_t)load_le16(v + 53) << 16;
+	__m128i vf = lchex16(_mm_or_si128(_mm_cvtsi32_si128((int)vf4),
+	                                  _mm_set_epi32(0x30303030, 0x30303030, 0x30303030, 0)),
+	                     &ok);
+	uint32_t lanes = (uint32_t)_mm_cvtsi128_si32(vf);
+
+	_mm_storeu_si128((__m128i *)trace, t);
+	_mm_storel_epi64((__m128i *)span, _mm_packus_epi16(s, s));
+	*version = (uint8_t)lanes;
+	*flags = (uint8_t)(lanes >> 16);
+	return all_ok(ok);
+}
+
+#else /* !PROP_SSE2 */
+
 /* The inverse of load_le32: the lowest byte of x goes to out[0]. */
 static inline void store_le32(uint8_t *out, uint32_t x)
 {
@@ -151,8 +277,6 @@ static inline void store_le32(uint8_t *out, uint32_t x)
 #endif
 	memcpy(out, &x, 4);
 }
-
-/* ---- hex ---- */
 
 /*
  * Eight lower-case hex digits (x, first digit in the lowest byte) to four bytes (the first in
@@ -179,7 +303,7 @@ static inline uint32_t lchex8(uint64_t x, uint64_t *bad)
 	return (uint32_t)(v | v >> 16);
 }
 
-/* Decode 2 * nbytes lowercase hex digits, nbytes a multiple of 4; false on anything else. */
+/* Decode 2 * nbytes lowercase hex digits, nbytes a multiple of 8; false on anything else. */
 static bool lchex_decode(const char *s, size_t nbytes, uint8_t *out)
 {
 	uint64_t bad = 0;
@@ -189,14 +313,6 @@ static bool lchex_decode(const char *s, size_t nbytes, uint8_t *out)
 	return bad == 0;
 }
 
-/* "000102...ff": the two lower-case hex digits of byte value b at 2 * b, for encoding. */
-#define HEX_ROW(h)                                                                            \
-	h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h \
-	  "e" h "f"
-static const char hex_pairs[513] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4")
-    HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b")
-        HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
-
 /* Lower-case hex of the 8 bytes at in (16 chars, no terminator). */
 static inline void hex8(char *out, const uint8_t *in)
 {
@@ -204,6 +320,33 @@ static inline void hex8(char *out, const uint8_t *in)
 	for (size_t i = 0; i < 8; i++)
 		memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
 }
+
+static inline void hex16(char *out, const uint8_t *in)
+{
+	hex8(out, in);
+	hex8(out + 16, in + 8);
+}
+
+static inline bool traceparent_digits(const char *v, uint8_t trace[16], uint8_t span[8],
+                                      uint8_t *version, uint8_t *flags)
+{
+	uint64_t bad = 0;
+	/* Version and flags decoded together: their four digits, padded with '0'. */
+	uint32_t vf = lchex8(
+	    (uint64_t)load_le16(v) | (uint64_t)load_le16(v + 53) << 16 | BYTES('0') << 32, &bad);
+
+	store_le32(trace, lchex8(load_le64(v + 3), &bad));
+	store_le32(trace + 4, lchex8(load_le64(v + 11), &bad));
+	store_le32(trace + 8, lchex8(load_le64(v + 19), &bad));
+	store_le32(trace + 12, lchex8(load_le64(v + 27), &bad));
+	store_le32(span, lchex8(load_le64(v + 36), &bad));
+	store_le32(span + 4, lchex8(load_le64(v + 44), &bad));
+	*version = (uint8_t)vf;
+	*flags = (uint8_t)(vf >> 8);
+	return bad == 0;
+}
+
+#endif /* PROP_SSE2 */
 
 static inline bool ids_zero(const uint8_t *p, size_t n)
 {
@@ -342,9 +485,8 @@ static bool member_next(struct member_iter *it, const char **p, size_t *len)
 int otelp__traceparent_parse(const char *v, size_t n, struct otelp_ctx *out)
 {
 	struct otelp_ctx c;
-	uint64_t bad = 0;
-	uint32_t t0, t1, t2, t3, s0, s1, vf;
-	uint8_t version;
+	uint8_t version, flags;
+	bool digits;
 
 	memset(out, 0, sizeof(*out));
 	if (!v)
@@ -353,22 +495,9 @@ int otelp__traceparent_parse(const char *v, size_t n, struct otelp_ctx *out)
 		trim_ows(&v, &n);
 	if (n < OTELP_TRACEPARENT_LEN)
 		return -1;
-	/*
-	 * "vv-" 32 hex "-" 16 hex "-" "ff": every digit decoded and checked at once, eight at a
-	 * time, the version's two and the flags' two together (padded with '0'), before a single
-	 * test. Any byte that is not a lower-case hex digit where one belongs fails the whole
-	 * value, whichever it is: every failure gives the same result.
-	 */
-	vf = lchex8((uint64_t)load_le16(v) | (uint64_t)load_le16(v + 53) << 16 | BYTES('0') << 32,
-	            &bad);
-	t0 = lchex8(load_le64(v + 3), &bad);
-	t1 = lchex8(load_le64(v + 11), &bad);
-	t2 = lchex8(load_le64(v + 19), &bad);
-	t3 = lchex8(load_le64(v + 27), &bad);
-	s0 = lchex8(load_le64(v + 36), &bad);
-	s1 = lchex8(load_le64(v + 44), &bad);
-	version = (uint8_t)vf;
-	if (bad || version == 0xff || v[2] != '-' || v[35] != '-' || v[52] != '-')
+	memset(&c, 0, sizeof(c));
+	digits = traceparent_digits(v, c.trace_id, c.span_id, &version, &flags);
+	if (!digits || version == 0xff || v[2] != '-' || v[35] != '-' || v[52] != '-')
 		return -1;
 	/*
 	 * Version 00 is exactly 55 chars. A later version may append fields, but only after a
@@ -378,17 +507,9 @@ int otelp__traceparent_parse(const char *v, size_t n, struct otelp_ctx *out)
 		return -1;
 	if (n > OTELP_TRACEPARENT_LEN && v[OTELP_TRACEPARENT_LEN] != '-')
 		return -1;
-	if ((t0 | t1 | t2 | t3) == 0 || (s0 | s1) == 0)
+	if (ids_zero(c.trace_id, 16) || ids_zero(c.span_id, 8))
 		return -1;
-
-	memset(&c, 0, sizeof(c));
-	store_le32(c.trace_id, t0);
-	store_le32(c.trace_id + 4, t1);
-	store_le32(c.trace_id + 8, t2);
-	store_le32(c.trace_id + 12, t3);
-	store_le32(c.span_id, s0);
-	store_le32(c.span_id + 4, s1);
-	c.flags = (uint8_t)(vf >> 8) & (OTELP_TRACE_FLAG_SAMPLED | OTELP_TRACE_FLAG_RANDOM);
+	c.flags = flags & (OTELP_TRACE_FLAG_SAMPLED | OTELP_TRACE_FLAG_RANDOM);
 	c.remote = true;
 	c.valid = true;
 	*out = c;
@@ -400,8 +521,7 @@ static inline void format_traceparent(const struct otelp_ctx *c, char *out)
 	uint8_t flags = c->flags & (OTELP_TRACE_FLAG_SAMPLED | OTELP_TRACE_FLAG_RANDOM);
 
 	memcpy(out, "00-", 3);
-	hex8(out + 3, c->trace_id);
-	hex8(out + 19, c->trace_id + 8);
+	hex16(out + 3, c->trace_id);
 	out[35] = '-';
 	hex8(out + 36, c->span_id);
 	out[52] = '-';
@@ -986,8 +1106,7 @@ size_t otelp__inject_headers(unsigned propagators, const struct otelp_ctx *ctx,
 	if (!ctx || !ctx->valid || ids_zero(ctx->trace_id, 16) || ids_zero(ctx->span_id, 8))
 		return 0;
 	if (propagators & (OTELP_PROP_B3 | OTELP_PROP_B3MULTI)) {
-		hex8(trace_hex, ctx->trace_id);
-		hex8(trace_hex + 16, ctx->trace_id + 8);
+		hex16(trace_hex, ctx->trace_id);
 		hex8(span_hex, ctx->span_id);
 	}
 

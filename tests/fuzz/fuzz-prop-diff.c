@@ -12,6 +12,9 @@
  * extended or padded. That puts the fast paths for the common shapes and their edges (a byte
  * that is not lower-case hex, a length one off, a port of 65536) under test.
  *
+ * The portable build of the current propagation.c (prop-portable.c: no SSE2) runs too, and must
+ * agree with both.
+ *
  * Every range is copied into a heap buffer of exactly its length (no terminator), and every
  * output buffer is allocated at exactly its capacity, so ASan reports any read or write past
  * either end.
@@ -100,25 +103,35 @@ static void same_ctx(const struct otelp_ctx *a, const struct otelp_ctx *b)
 
 static void diff_traceparent(const char *v, size_t n)
 {
-	struct otelp_ctx a, b;
+	struct otelp_ctx a, b, c;
 	char *p = copy_exact(v, n);
+	int r;
 
 	memset(&a, 0x5a, sizeof(a));
 	memset(&b, 0xa5, sizeof(b));
-	CHECK(otelp__traceparent_parse(p, n, &a) == ref__traceparent_parse(p, n, &b));
+	memset(&c, 0x33, sizeof(c));
+	r = otelp__traceparent_parse(p, n, &a);
+	CHECK(r == ref__traceparent_parse(p, n, &b));
+	CHECK(r == port__traceparent_parse(p, n, &c));
 	same_ctx(&a, &b);
+	same_ctx(&a, &c);
 	free(p);
 }
 
 static void diff_b3_single(const char *v, size_t n)
 {
-	struct otelp_ctx a, b;
+	struct otelp_ctx a, b, c;
 	char *p = copy_exact(v, n);
+	int r;
 
 	memset(&a, 0x5a, sizeof(a));
 	memset(&b, 0xa5, sizeof(b));
-	CHECK(otelp__b3_single_parse(p, n, &a) == ref__b3_single_parse(p, n, &b));
+	memset(&c, 0x33, sizeof(c));
+	r = otelp__b3_single_parse(p, n, &a);
+	CHECK(r == ref__b3_single_parse(p, n, &b));
+	CHECK(r == port__b3_single_parse(p, n, &c));
 	same_ctx(&a, &b);
+	same_ctx(&a, &c);
 	free(p);
 }
 
@@ -126,18 +139,26 @@ static void diff_b3_single(const char *v, size_t n)
 static void diff_lists(const char *v, size_t n, size_t cap)
 {
 	char *a = cap ? xmalloc(cap) : NULL, *b = cap ? xmalloc(cap) : NULL;
+	char *c = cap ? xmalloc(cap) : NULL;
 	int r = otelp__tracestate_parse(v, n, a, cap);
 	size_t s;
 
 	CHECK(r == ref__tracestate_parse(v, n, b, cap));
-	if (cap)
+	CHECK(r == port__tracestate_parse(v, n, c, cap));
+	if (cap) {
 		CHECK(memcmp(a, b, r >= 0 ? (size_t)r + 1 : 1) == 0);
+		CHECK(memcmp(a, c, r >= 0 ? (size_t)r + 1 : 1) == 0);
+	}
 	s = otelp__baggage_parse(v, n, a, cap);
 	CHECK(s == ref__baggage_parse(v, n, b, cap));
-	if (cap)
+	CHECK(s == port__baggage_parse(v, n, c, cap));
+	if (cap) {
 		CHECK(memcmp(a, b, s + 1) == 0);
+		CHECK(memcmp(a, c, s + 1) == 0);
+	}
 	free(a);
 	free(b);
+	free(c);
 }
 
 static void same_extracted(const struct otelp_extracted *a, const struct otelp_extracted *b)
@@ -153,13 +174,16 @@ static void same_extracted(const struct otelp_extracted *a, const struct otelp_e
 
 static void diff_extract(unsigned props, const struct otelp_header *h, size_t n)
 {
-	static struct otelp_extracted a, b;
+	static struct otelp_extracted a, b, c;
 
 	memset(&a, 0x5a, sizeof(a));
 	memset(&b, 0xa5, sizeof(b));
+	memset(&c, 0x33, sizeof(c));
 	otelp__extract(props, h, n, &a);
 	ref__extract(props, h, n, &b);
+	port__extract(props, h, n, &c);
 	same_extracted(&a, &b);
+	same_extracted(&a, &c);
 }
 
 struct lines {
@@ -205,7 +229,8 @@ static void diff_b3_multi(const struct lines *l)
 	const struct otelp_header *h = l->h;
 	const char *v[4];
 	size_t len[4];
-	struct otelp_ctx a, b;
+	struct otelp_ctx a, b, c;
+	int r;
 
 	for (int i = 0; i < 4; i++) {
 		v[i] = (size_t)i < l->n ? h[i].value : NULL;
@@ -213,9 +238,13 @@ static void diff_b3_multi(const struct lines *l)
 	}
 	memset(&a, 0x5a, sizeof(a));
 	memset(&b, 0xa5, sizeof(b));
-	CHECK(otelp__b3_multi_parse(v[0], len[0], v[1], len[1], v[2], len[2], v[3], len[3], &a) ==
-	      ref__b3_multi_parse(v[0], len[0], v[1], len[1], v[2], len[2], v[3], len[3], &b));
+	memset(&c, 0x33, sizeof(c));
+	r = otelp__b3_multi_parse(v[0], len[0], v[1], len[1], v[2], len[2], v[3], len[3], &a);
+	CHECK(r == ref__b3_multi_parse(v[0], len[0], v[1], len[1], v[2], len[2], v[3], len[3], &b));
+	CHECK(r ==
+	      port__b3_multi_parse(v[0], len[0], v[1], len[1], v[2], len[2], v[3], len[3], &c));
 	same_ctx(&a, &b);
+	same_ctx(&a, &c);
 }
 
 static void diff_inject(unsigned props, const struct otelp_ctx *c, const char *ts, size_t tsl,
@@ -228,12 +257,16 @@ static void diff_inject(unsigned props, const struct otelp_ctx *c, const char *t
 	for (int i = 0; i < 4; i++) {
 		size_t cap = caps[i];
 		char *a = cap ? xmalloc(cap) : NULL, *b = cap ? xmalloc(cap) : NULL;
+		char *p = cap ? xmalloc(cap) : NULL;
 		size_t ra = otelp__inject_headers(props, c, ts, tsl, bg, bgl, a, cap);
 
 		CHECK(ra == ref__inject_headers(props, c, ts, tsl, bg, bgl, b, cap));
+		CHECK(ra == port__inject_headers(props, c, ts, tsl, bg, bgl, p, cap));
 		CHECK(ra <= cap);
-		if (ra)
+		if (ra) {
 			CHECK(memcmp(a, b, ra) == 0);
+			CHECK(memcmp(a, p, ra) == 0);
+		}
 		if (i == 0) { /* then exactly the size needed, and one byte less */
 			r = ra;
 			caps[1] = r;
@@ -241,15 +274,18 @@ static void diff_inject(unsigned props, const struct otelp_ctx *c, const char *t
 		}
 		free(a);
 		free(b);
+		free(p);
 	}
 
-	char fa[OTELP_TRACEPARENT_LEN], fb[OTELP_TRACEPARENT_LEN];
+	char fa[OTELP_TRACEPARENT_LEN], fb[OTELP_TRACEPARENT_LEN], fp[OTELP_TRACEPARENT_LEN];
 
 	if (!c)
 		return;
 	otelp__traceparent_format(c, fa);
 	ref__traceparent_format(c, fb);
+	port__traceparent_format(c, fp);
 	CHECK(memcmp(fa, fb, sizeof(fa)) == 0);
+	CHECK(memcmp(fa, fp, sizeof(fa)) == 0);
 }
 
 static const char *const names[] = {
@@ -259,10 +295,13 @@ static const char *const names[] = {
 static void diff_names(const char *s, size_t n)
 {
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (size_t k = 0; k <= n && k < 16; k++) {
+			bool r = otelp__header_name_is(s, k, names[i]);
+
+			CHECK(r == ref__header_name_is(s, k, names[i]));
+			CHECK(r == port__header_name_is(s, k, names[i]));
+		}
 		CHECK(otelp__header_name_is(s, n, names[i]) == ref__header_name_is(s, n, names[i]));
-		for (size_t k = 0; k <= n && k < 16; k++)
-			CHECK(otelp__header_name_is(s, k, names[i]) ==
-			      ref__header_name_is(s, k, names[i]));
 	}
 	CHECK(otelp__header_name_is(NULL, 0, "b3") == ref__header_name_is(NULL, 0, "b3"));
 	CHECK(otelp__header_name_is(s, n, NULL) == ref__header_name_is(s, n, NULL));

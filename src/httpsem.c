@@ -431,12 +431,14 @@ static size_t scheme_prefix(const char *t, size_t n)
 	return 0;
 }
 
-/* Path up to '?' or '#', then the query up to '#'. */
-static void split_path_query(const char *s, size_t n, struct target *tg)
-{
-	size_t i = 0;
+#define BYTES(b) (0x0101010101010101ull * (uint8_t)(b))
 
-	/* Stops at '?', '#' or the first byte to escape, whichever comes first. */
+/*
+ * The rest of split_path_query, from i: the path's bytes before i are plain, none of them '?'
+ * or '#'. Stops at '?', '#' or the first byte to escape, whichever comes first.
+ */
+static inline void split_from(const char *s, size_t n, size_t i, struct target *tg)
+{
 	while (i < n && !cls_is(s[i], C_PATH_STOP))
 		i++;
 	tg->path_plain = i == n || s[i] == '?' || s[i] == '#';
@@ -452,6 +454,43 @@ static void split_path_query(const char *s, size_t n, struct target *tg)
 		tg->query = s + q;
 		tg->query_len = i - q;
 	}
+}
+
+#define BYTES(b) (0x0101010101010101ull * (uint8_t)(b))
+
+/*
+ * split_path_query of a target of 16 bytes or more: first whole words, as long as none holds a
+ * C_PATH_STOP byte (below 0x21, from 0x7f up, '?' or '#'). Each test is exact for the word as
+ * a whole: x - 0x21 borrows into bit 7 first in a byte below 0x21, x + 1 carries into it first
+ * in a byte from 0x7f up (bytes with bit 7 set show it in x itself), and y - 1 & ~y has bit 7
+ * first in a zero byte of y = x ^ b. Out of line: its constants take registers that a short
+ * target does not need.
+ */
+static __attribute__((noinline)) void split_long(const char *s, size_t n, struct target *tg)
+{
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t x, q, h;
+
+		memcpy(&x, s + i, 8);
+		q = x ^ BYTES('?');
+		h = x ^ BYTES('#');
+		if (((x - BYTES(0x21)) | (x + BYTES(0x01)) | x | ((q - BYTES(0x01)) & ~q) |
+		     ((h - BYTES(0x01)) & ~h)) &
+		    BYTES(0x80))
+			break;
+	}
+	split_from(s, n, i, tg);
+}
+
+/* Path up to '?' or '#', then the query up to '#'. */
+static void split_path_query(const char *s, size_t n, struct target *tg)
+{
+	if (n >= 16)
+		split_long(s, n, tg);
+	else
+		split_from(s, n, 0, tg);
 }
 
 /* Authority [a, a + n) without its userinfo (up to the last '@'). */

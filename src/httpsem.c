@@ -548,6 +548,24 @@ static void parse_target(const char *t, size_t n, struct target *tg)
 	}
 }
 
+static void target_out(const struct target *tg, const char **path, size_t *path_len,
+                       const char **query, size_t *query_len, const char **authority,
+                       size_t *authority_len)
+{
+	if (path)
+		*path = tg->path;
+	if (path_len)
+		*path_len = tg->path_len;
+	if (query)
+		*query = tg->query;
+	if (query_len)
+		*query_len = tg->query_len;
+	if (authority)
+		*authority = tg->auth;
+	if (authority_len)
+		*authority_len = tg->auth_len;
+}
+
 void otelp__http_target_split(const char *t, size_t n, const char **path, size_t *path_len,
                               const char **query, size_t *query_len, const char **authority,
                               size_t *authority_len)
@@ -555,18 +573,7 @@ void otelp__http_target_split(const char *t, size_t n, const char **path, size_t
 	struct target tg;
 
 	parse_target(t, n, &tg);
-	if (path)
-		*path = tg.path;
-	if (path_len)
-		*path_len = tg.path_len;
-	if (query)
-		*query = tg.query;
-	if (query_len)
-		*query_len = tg.query_len;
-	if (authority)
-		*authority = tg.auth;
-	if (authority_len)
-		*authority_len = tg.auth_len;
+	target_out(&tg, path, path_len, query, query_len, authority, authority_len);
 }
 
 /* ---- url.full ---- */
@@ -671,11 +678,12 @@ static unsigned default_port(const char *s, size_t n)
 	}
 }
 
-size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t host_len,
-                            const char *target, size_t target_len, char *out, size_t cap)
+/* url.full of a parsed target. */
+static inline __attribute__((always_inline)) size_t
+url_full(const char *scheme, const char *host_header, size_t host_len, const struct target *tg,
+         char *out, size_t cap)
 {
 	struct wbuf w = {out, cap, 0};
-	struct target tg;
 	struct hostport hp;
 	bool from_target = false;
 	unsigned port;
@@ -683,14 +691,13 @@ size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t 
 	const char *pt = NULL;
 	char digits[10];
 
-	parse_target(target, target_len, &tg);
-	if (tg.auth && host_port(tg.auth, tg.auth_len, &hp))
+	if (tg->auth && host_port(tg->auth, tg->auth_len, &hp))
 		from_target = true;
 	else if (!host_header || !host_port(host_header, host_len, &hp))
 		return finish(&w);
 	port = hp.port;
-	if (tg.form == TARGET_ABSOLUTE) {
-		if (port && port == default_port(tg.scheme, tg.scheme_len))
+	if (tg->form == TARGET_ABSOLUTE) {
+		if (port && port == default_port(tg->scheme, tg->scheme_len))
 			port = 0;
 	} else {
 		if (!scheme || !*scheme)
@@ -712,8 +719,8 @@ size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t 
 	 * The usual request: origin-form, no query, nothing to escape, and room for it all. The
 	 * same bytes as below, written without a check each.
 	 */
-	if (tg.form == TARGET_ORIGIN && !tg.query && tg.path_plain) {
-		size_t need = sl + 3 + hp.len + 2 * hp.colon + (port ? 1 + pl : 0) + tg.path_len;
+	if (tg->form == TARGET_ORIGIN && !tg->query && tg->path_plain) {
+		size_t need = sl + 3 + hp.len + 2 * hp.colon + (port ? 1 + pl : 0) + tg->path_len;
 
 		if (need < cap) {
 			char *p = out;
@@ -736,15 +743,15 @@ size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t 
 				otelp__copy_short(p, pt, pl);
 				p += pl;
 			}
-			otelp__copy_short(p, tg.path, tg.path_len);
+			otelp__copy_short(p, tg->path, tg->path_len);
 			out[need] = '\0';
 			return need;
 		}
 	}
 
-	if (tg.form == TARGET_ABSOLUTE) {
-		for (size_t i = 0; i < tg.scheme_len; i++) {
-			char c = (char)ascii_lower((unsigned char)tg.scheme[i]);
+	if (tg->form == TARGET_ABSOLUTE) {
+		for (size_t i = 0; i < tg->scheme_len; i++) {
+			char c = (char)ascii_lower((unsigned char)tg->scheme[i]);
 
 			put(&w, &c, 1);
 		}
@@ -752,7 +759,7 @@ size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t 
 		put(&w, scheme, sl);
 	}
 	put_str(&w, "://");
-	if (from_target && tg.userinfo)
+	if (from_target && tg->userinfo)
 		put_str(&w, REDACTED ":" REDACTED "@");
 	if (hp.colon) {
 		put_str(&w, "[");
@@ -765,17 +772,38 @@ size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t 
 		put_str(&w, ":");
 		put(&w, pt, pl);
 	}
-	if (tg.form == TARGET_ORIGIN || tg.form == TARGET_ABSOLUTE) {
-		if (tg.path_plain)
-			put(&w, tg.path, tg.path_len);
+	if (tg->form == TARGET_ORIGIN || tg->form == TARGET_ABSOLUTE) {
+		if (tg->path_plain)
+			put(&w, tg->path, tg->path_len);
 		else
-			put_escaped(&w, tg.path, tg.path_len);
-		if (tg.query) {
+			put_escaped(&w, tg->path, tg->path_len);
+		if (tg->query) {
 			put_str(&w, "?");
-			put_query(&w, tg.query, tg.query_len);
+			put_query(&w, tg->query, tg->query_len);
 		}
 	}
 	return finish(&w);
+}
+
+size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t host_len,
+                            const char *target, size_t target_len, char *out, size_t cap)
+{
+	struct target tg;
+
+	parse_target(target, target_len, &tg);
+	return url_full(scheme, host_header, host_len, &tg, out, cap);
+}
+
+size_t otelp__http_url_full_split(const char *scheme, const char *host_header, size_t host_len,
+                                  const char *target, size_t target_len, char *out, size_t cap,
+                                  const char **path, size_t *path_len, const char **query,
+                                  size_t *query_len, const char **authority, size_t *authority_len)
+{
+	struct target tg;
+
+	parse_target(target, target_len, &tg);
+	target_out(&tg, path, path_len, query, query_len, authority, authority_len);
+	return url_full(scheme, host_header, host_len, &tg, out, cap);
 }
 
 /* ---- route heuristic (the rule is documented at the top of this file) ---- */

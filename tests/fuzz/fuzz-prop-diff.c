@@ -15,6 +15,9 @@
  * The portable build of the current propagation.c (prop-portable.c: no SSE2) runs too, and must
  * agree with both.
  *
+ * otelp__http_url_full_split, which httpsem.c added since, must give what the reference's
+ * otelp__http_url_full and otelp__http_target_split give.
+ *
  * Every range is copied into a heap buffer of exactly its length (no terminator), and every
  * output buffer is allocated at exactly its capacity, so ASan reports any read or write past
  * either end.
@@ -502,6 +505,21 @@ static void diff_url(const char *scheme, const char *h, size_t hn, const char *t
 		CHECK(ra == ref__http_url_full(scheme, h, hn, t, tn, b, cap));
 		if (cap)
 			CHECK(memcmp(a, b, ra + 1) == 0);
+
+		/* Both in one: url.full as above, the parts as target_split gives them. */
+		const char *pa = t, *pb = t, *qa = t, *qb = t, *aa = t, *ab = t;
+		size_t pla = 9, plb = 9, qla = 9, qlb = 9, ala = 9, alb = 9;
+
+		CHECK(otelp__http_url_full_split(scheme, h, hn, t, tn, a, cap, &pa, &pla, &qa, &qla,
+		                                 &aa, &ala) == ra);
+		if (cap)
+			CHECK(memcmp(a, b, ra + 1) == 0);
+		ref__http_target_split(t, tn, &pb, &plb, &qb, &qlb, &ab, &alb);
+		same_range(pa, pla, pb, plb, t, tn);
+		same_range(qa, qla, qb, qlb, t, tn);
+		same_range(aa, ala, ab, alb, t, tn);
+		CHECK(otelp__http_url_full_split(scheme, h, hn, t, tn, a, cap, NULL, NULL, NULL,
+		                                 NULL, NULL, NULL) == ra);
 		if (i == 0) {
 			whole = ra;
 			caps[4] = whole; /* cut by exactly one byte */

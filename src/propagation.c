@@ -61,39 +61,81 @@
 
 /* ---- character classes ---- */
 
-static bool is_ows(unsigned char c)
+/*
+ * The classes the list parsers test, one byte per character (one load and one test per byte),
+ * computed by the compiler from the definitions below.
+ */
+enum {
+	P_OWS = 1 << 0,     /* space, tab */
+	P_TS_KEY0 = 1 << 1, /* first char of a tracestate key: lcalpha / DIGIT */
+	P_TS_KEY = 1 << 2,  /* tracestate keychar (Level 2): lcalpha / DIGIT / "_-*" "/" "@" */
+	P_TS_VAL = 1 << 3,  /* tracestate value: nblk-chr (%x21-2B / %x2D-3C / %x3E-7E) or space */
+	P_BAGGAGE = 1 << 4, /* W3C baggage octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E */
+	P_TCHAR = 1 << 5,   /* RFC 9110 tchar (otelp__is_tchar) */
+	P_PRINT = 1 << 6,   /* %x21-7E */
+	P_SAFE = 1 << 7     /* may go into a header value we write: %x20-7E and tab */
+};
+
+#define PC_LCALPHA(c) ((c) >= 'a' && (c) <= 'z')
+#define PC_DIGIT(c)   ((c) >= '0' && (c) <= '9')
+#define PC_PRINT(c)   ((c) >= 0x21 && (c) <= 0x7E)
+#define PC(c)                                                                                     \
+	(((c) == ' ' || (c) == '\t' ? P_OWS : 0) |                                                \
+	 (PC_LCALPHA(c) || PC_DIGIT(c) ? P_TS_KEY0 : 0) |                                         \
+	 (PC_LCALPHA(c) || PC_DIGIT(c) || (c) == '_' || (c) == '-' || (c) == '*' || (c) == '/' || \
+	          (c) == '@'                                                                      \
+	      ? P_TS_KEY                                                                          \
+	      : 0) |                                                                              \
+	 ((c) == ' ' || (PC_PRINT(c) && (c) != ',' && (c) != '=') ? P_TS_VAL : 0) |               \
+	 ((c) == 0x21 || ((c) >= 0x23 && (c) <= 0x2B) || ((c) >= 0x2D && (c) <= 0x3A) ||          \
+	          ((c) >= 0x3C && (c) <= 0x5B) || ((c) >= 0x5D && (c) <= 0x7E)                    \
+	      ? P_BAGGAGE                                                                         \
+	      : 0) |                                                                              \
+	 ((((c) < 64    ? 0x03ff6cfa00000000ull >> ((c)&63)                                       \
+	    : (c) < 128 ? 0x57ffffffc7fffffeull >> ((c)&63)                                       \
+	                : 0) &                                                                    \
+	   1)                                                                                     \
+	      ? P_TCHAR                                                                           \
+	      : 0) |                                                                              \
+	 (PC_PRINT(c) ? P_PRINT : 0) | (((c) >= 0x20 && (c) <= 0x7E) || (c) == '\t' ? P_SAFE : 0))
+#define PC4(c)  PC(c), PC((c) + 1), PC((c) + 2), PC((c) + 3)
+#define PC16(c) PC4(c), PC4((c) + 4), PC4((c) + 8), PC4((c) + 12)
+#define PC64(c) PC16(c), PC16((c) + 16), PC16((c) + 32), PC16((c) + 48)
+static const uint8_t pcls[256] = {PC64(0), PC64(64), PC64(128), PC64(192)};
+
+static inline bool is_ows(unsigned char c)
 {
-	return c == ' ' || c == '\t';
+	return pcls[c] & P_OWS;
 }
 
-static bool is_lcalpha(unsigned char c)
+static inline bool is_ts_key0(unsigned char c)
 {
-	return c >= 'a' && c <= 'z';
+	return pcls[c] & P_TS_KEY0;
 }
 
-static bool is_digit(unsigned char c)
+static inline bool is_ts_keychar(unsigned char c)
 {
-	return c >= '0' && c <= '9';
+	return pcls[c] & P_TS_KEY;
 }
 
-/* W3C baggage: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
-static bool is_baggage_octet(unsigned char c)
+static inline bool is_ts_value(unsigned char c)
 {
-	return c == 0x21 || (c >= 0x23 && c <= 0x2B) || (c >= 0x2D && c <= 0x3A) ||
-	       (c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+	return pcls[c] & P_TS_VAL;
 }
 
-/* tracestate keychar (Level 2): lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@". */
-static bool is_ts_keychar(unsigned char c)
+static inline bool is_baggage_octet(unsigned char c)
 {
-	return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/' ||
-	       c == '@';
+	return pcls[c] & P_BAGGAGE;
 }
 
-/* tracestate nblk-chr: %x21-2B / %x2D-3C / %x3E-7E (printable, no "," and no "="). */
-static bool is_ts_nblk(unsigned char c)
+static inline bool is_tchar(unsigned char c)
 {
-	return c >= 0x21 && c <= 0x7E && c != ',' && c != '=';
+	return pcls[c] & P_TCHAR;
+}
+
+static inline bool is_print(unsigned char c)
+{
+	return pcls[c] & P_PRINT;
 }
 
 static unsigned char ascii_lower(unsigned char c)
@@ -461,8 +503,13 @@ static bool member_next(struct member_iter *it, const char **p, size_t *len)
 	while (it->hi < it->nh) {
 		const struct otelp_header *h = &it->h[it->hi];
 
-		/* A NULL value is skipped rather than offset: NULL + 0 is already undefined. */
-		if (!h->value || it->off > h->value_len || !member_iter_wants(it, h)) {
+		/*
+		 * A NULL value is skipped rather than offset: NULL + 0 is already undefined. The
+		 * name is checked when the header is reached (off 0): later members are of a header
+		 * that passed.
+		 */
+		if (!h->value || it->off > h->value_len ||
+		    (it->off == 0 && !member_iter_wants(it, h))) {
 			it->hi++;
 			it->off = 0;
 			continue;
@@ -546,7 +593,7 @@ static bool ts_key_ok(const char *k, size_t n)
 {
 	if (n == 0 || n > TS_KEY_MAX)
 		return false;
-	if (!is_lcalpha((unsigned char)k[0]) && !is_digit((unsigned char)k[0]))
+	if (!is_ts_key0((unsigned char)k[0]))
 		return false;
 	for (size_t i = 1; i < n; i++)
 		if (!is_ts_keychar((unsigned char)k[i]))
@@ -562,7 +609,7 @@ static bool ts_value_ok(const char *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 
-		if (c != ' ' && !is_ts_nblk(c))
+		if (!is_ts_value(c))
 			return false;
 	}
 	return true;
@@ -675,7 +722,7 @@ static bool baggage_props_ok(const char *s, size_t n)
 		i++;
 		while (i < n && is_ows((unsigned char)s[i]))
 			i++;
-		while (i < n && otelp__is_tchar((unsigned char)s[i]))
+		while (i < n && is_tchar((unsigned char)s[i]))
 			i++;
 		while (i < n && is_ows((unsigned char)s[i]))
 			i++;
@@ -683,8 +730,7 @@ static bool baggage_props_ok(const char *s, size_t n)
 			i++;
 			while (i < n && is_ows((unsigned char)s[i]))
 				i++;
-			while (i < n && s[i] != ';' && (unsigned char)s[i] >= 0x21 &&
-			       (unsigned char)s[i] <= 0x7E)
+			while (i < n && s[i] != ';' && is_print((unsigned char)s[i]))
 				i++;
 			while (i < n && is_ows((unsigned char)s[i]))
 				i++;
@@ -704,7 +750,7 @@ static bool baggage_member(const char *p, size_t n, size_t *key_len, const char 
 {
 	size_t i = 0, vs;
 
-	while (i < n && otelp__is_tchar((unsigned char)p[i]))
+	while (i < n && is_tchar((unsigned char)p[i]))
 		i++;
 	if (i == 0)
 		return false;
@@ -1087,12 +1133,9 @@ static void put_str(struct wbuf *w, const char *s)
  */
 static bool header_value_safe(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 && c != '\t') || c > 0x7E)
+	for (size_t i = 0; i < n; i++)
+		if (!(pcls[(unsigned char)s[i]] & P_SAFE))
 			return false;
-	}
 	return true;
 }
 

@@ -531,36 +531,38 @@ static bool member_next(struct member_iter *it, const char **p, size_t *len)
 
 int otelp__traceparent_parse(const char *v, size_t n, struct otelp_ctx *out)
 {
-	struct otelp_ctx c;
 	uint8_t version, flags;
-	bool digits;
 
-	memset(out, 0, sizeof(*out));
+	/* Decoded straight into *out, which every failure clears (as it always was). */
 	if (!v)
-		return -1;
+		goto invalid;
 	if (n > 0 && (is_ows((unsigned char)v[0]) || is_ows((unsigned char)v[n - 1])))
 		trim_ows(&v, &n);
 	if (n < OTELP_TRACEPARENT_LEN)
-		return -1;
-	memset(&c, 0, sizeof(c));
-	digits = traceparent_digits(v, c.trace_id, c.span_id, &version, &flags);
-	if (!digits || version == 0xff || v[2] != '-' || v[35] != '-' || v[52] != '-')
-		return -1;
+		goto invalid;
+	if (!traceparent_digits(v, out->trace_id, out->span_id, &version, &flags) ||
+	    version == 0xff || v[2] != '-' || v[35] != '-' || v[52] != '-')
+		goto invalid;
 	/*
 	 * Version 00 is exactly 55 chars. A later version may append fields, but only after a
 	 * "-": the part we understand must still be a well-formed prefix.
 	 */
 	if (version == 0 && n != OTELP_TRACEPARENT_LEN)
-		return -1;
+		goto invalid;
 	if (n > OTELP_TRACEPARENT_LEN && v[OTELP_TRACEPARENT_LEN] != '-')
-		return -1;
-	if (ids_zero(c.trace_id, 16) || ids_zero(c.span_id, 8))
-		return -1;
-	c.flags = flags & (OTELP_TRACE_FLAG_SAMPLED | OTELP_TRACE_FLAG_RANDOM);
-	c.remote = true;
-	c.valid = true;
-	*out = c;
+		goto invalid;
+	if (ids_zero(out->trace_id, 16) || ids_zero(out->span_id, 8))
+		goto invalid;
+	out->flags = flags & (OTELP_TRACE_FLAG_SAMPLED | OTELP_TRACE_FLAG_RANDOM);
+	out->remote = true;
+	out->valid = true;
+	out->b3_debug = false;
+	out->span = NULL;
 	return 0;
+
+invalid:
+	memset(out, 0, sizeof(*out));
+	return -1;
 }
 
 static inline void format_traceparent(const struct otelp_ctx *c, char *out)

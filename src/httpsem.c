@@ -259,10 +259,12 @@ static size_t finish(struct wbuf *w)
 
 /* ---- methods ---- */
 
-/* The literal lit when m[0..n) is it; n is already known to be its length. */
-#define METHOD(lit)                               \
-	if (memcmp(m, lit, sizeof(lit) - 1) == 0) \
-	return lit
+/* Return the literal lit when m[0..n) is it (n is already known to be its length). */
+#define METHOD(lit)                                       \
+	do {                                              \
+		if (memcmp(m, lit, sizeof(lit) - 1) == 0) \
+			return lit;                       \
+	} while (0)
 
 const char *otelp__http_method_known(const char *m, size_t n)
 {
@@ -430,8 +432,6 @@ static size_t scheme_prefix(const char *t, size_t n)
 		return i;
 	return 0;
 }
-
-#define BYTES(b) (0x0101010101010101ull * (uint8_t)(b))
 
 /*
  * The rest of split_path_query, from i: the path's bytes before i are plain, none of them '?'

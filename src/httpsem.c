@@ -8,6 +8,9 @@
  * C strings. Nothing allocates, keeps state or calls the system; the only memory written is
  * the caller's output, through a writer that stops at cap - 1 and always terminates. Every
  * scan checks its bound before reading (fuzzed under ASan/UBSan: tests/fuzz/fuzz-httpsem.c).
+ * The per-request paths (url.full, Host, target) have fast paths for the usual shapes;
+ * tests/fuzz/fuzz-prop-diff.c checks them against this file as it was before
+ * (tests/fuzz/httpsem-ref.c), byte for byte.
  *
  * Decisions beyond httpsem.h:
  *  - Host / authority: a port that is not 1..65535 or not all digits makes the value malformed

@@ -7,7 +7,9 @@
  * headers come straight out of a host's socket buffers. Nothing allocates, nothing keeps state,
  * nothing prints; the only memory written is the caller's output. Each parser is a single
  * forward scan with explicit length checks before every access, so it is safe on any input
- * (it is fuzzed under ASan/UBSan, tests/fuzz/fuzz-propagation.c).
+ * (it is fuzzed under ASan/UBSan, tests/fuzz/fuzz-propagation.c). The per-request paths work
+ * on many bytes at once; tests/fuzz/fuzz-prop-diff.c checks them, portable build included,
+ * against this file as it was before (tests/fuzz/prop-ref.c), byte for byte.
  *
  * Comma-separated lists (tracestate, baggage) may arrive as several header lines that HTTP
  * says must be combined with ",". Instead of copying them into a scratch buffer (whose size we

@@ -8,6 +8,9 @@
  * C strings. Nothing allocates, keeps state or calls the system; the only memory written is
  * the caller's output, through a writer that stops at cap - 1 and always terminates. Every
  * scan checks its bound before reading (fuzzed under ASan/UBSan: tests/fuzz/fuzz-httpsem.c).
+ * The per-request paths (url.full, Host, target) have fast paths for the usual shapes;
+ * tests/fuzz/fuzz-prop-diff.c checks them against this file as it was before
+ * (tests/fuzz/httpsem-ref.c), byte for byte.
  *
  * Decisions beyond httpsem.h:
  *  - Host / authority: a port that is not 1..65535 or not all digits makes the value malformed
@@ -111,10 +114,41 @@ static bool is_unreserved(unsigned char c)
 	return in_set(c, 0x03ff600000000000ull, 0x47fffffe87fffffeull);
 }
 
-/* A reg-name byte of RFC 3986: unreserved, sub-delims (! $ & ' ( ) * + , ; =) or '%'. */
-static bool is_regname(unsigned char c)
+/*
+ * The classes the per-request scans test, one byte per character: one load and one test per
+ * byte. The table is computed by the compiler from the definitions below.
+ */
+enum {
+	C_REGNAME = 1 << 0,   /* RFC 3986 reg-name: unreserved, sub-delims (!$&'()*+,;=), '%' */
+	C_IPLIT = 1 << 1,     /* inside "[...]": letters, digits and ":.%_~-" */
+	C_PLAIN = 1 << 2,     /* copied into url.full as is: 0x21..0x7e */
+	C_PATH_STOP = 1 << 3, /* ends a path that needs no escaping: not plain, '?' or '#' */
+	C_SCHEME = 1 << 4,    /* after a scheme's first letter: letters, digits, "+-." */
+	C_PARAM_STOP = 1 << 5 /* ends a query parameter's name: '&', ';', '=' */
+};
+
+#define CL_BIT(c, lo, hi) (((c) < 64 ? (lo) >> ((c)&63) : (c) < 128 ? (hi) >> ((c)&63) : 0) & 1)
+#define CL_ALPHA(c)       (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define CL_DIGIT(c)       ((c) >= '0' && (c) <= '9')
+#define CL_PLAIN(c)       ((c) > 0x20 && (c) < 0x7f)
+#define CL(c)                                                                                    \
+	((CL_BIT(c, 0x2bff7ff200000000ull, 0x47fffffe87fffffeull) ? C_REGNAME : 0) |             \
+	 (CL_ALPHA(c) || CL_DIGIT(c) || (c) == ':' || (c) == '.' || (c) == '%' || (c) == '_' ||  \
+	          (c) == '~' || (c) == '-'                                                       \
+	      ? C_IPLIT                                                                          \
+	      : 0) |                                                                             \
+	 (CL_PLAIN(c) ? C_PLAIN : 0) |                                                           \
+	 (!CL_PLAIN(c) || (c) == '?' || (c) == '#' ? C_PATH_STOP : 0) |                          \
+	 (CL_ALPHA(c) || CL_DIGIT(c) || (c) == '+' || (c) == '-' || (c) == '.' ? C_SCHEME : 0) | \
+	 ((c) == '&' || (c) == ';' || (c) == '=' ? C_PARAM_STOP : 0))
+#define CL4(c)  CL(c), CL((c) + 1), CL((c) + 2), CL((c) + 3)
+#define CL16(c) CL4(c), CL4((c) + 4), CL4((c) + 8), CL4((c) + 12)
+#define CL64(c) CL16(c), CL16((c) + 16), CL16((c) + 32), CL16((c) + 48)
+static const uint8_t cls[256] = {CL64(0), CL64(64), CL64(128), CL64(192)};
+
+static inline bool cls_is(char c, unsigned bits)
 {
-	return in_set(c, 0x2bff7ff200000000ull, 0x47fffffe87fffffeull);
+	return cls[(unsigned char)c] & bits;
 }
 
 static unsigned char ascii_lower(unsigned char c)
@@ -168,28 +202,38 @@ struct wbuf {
 	size_t len;
 };
 
-static void put(struct wbuf *w, const char *s, size_t n)
+/* What fits of s[0..n) (room is kept for the terminator): the bytes a byte-wise copy writes. */
+static inline void put(struct wbuf *w, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n && w->len + 1 < w->cap; i++)
-		w->p[w->len++] = s[i];
+	size_t room = w->cap > w->len ? w->cap - w->len - 1 : 0;
+
+	if (n > room)
+		n = room;
+	if (n) {
+		otelp__copy_short(w->p + w->len, s, n);
+		w->len += n;
+	}
 }
 
-static void put_str(struct wbuf *w, const char *s)
+static inline void put_str(struct wbuf *w, const char *s)
 {
 	put(w, s, strlen(s));
 }
 
-/* Copy, percent-encoding controls, space, DEL and non-ASCII bytes. */
+/* Copy, percent-encoding controls, space, DEL and non-ASCII bytes; runs of the others at once. */
 static void put_escaped(struct wbuf *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < n) {
+		size_t start = i;
 
-		if (c > 0x20 && c < 0x7f) {
-			put(w, s + i, 1);
-		} else {
+		while (i < n && cls_is(s[i], C_PLAIN))
+			i++;
+		put(w, s + start, i - start);
+		if (i < n) {
+			unsigned char c = (unsigned char)s[i++];
 			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
 
 			put(w, e, sizeof(e));
@@ -197,16 +241,16 @@ static void put_escaped(struct wbuf *w, const char *s, size_t n)
 	}
 }
 
-static void put_uint(struct wbuf *w, unsigned v)
+/* The decimal digits of v, right-aligned in d[0..10); returns how many. */
+static size_t uint_digits(unsigned v, char d[10])
 {
-	char d[10];
-	size_t i = sizeof(d);
+	size_t i = 10;
 
 	do {
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v && i > 0);
-	put(w, d + i, sizeof(d) - i);
+	return 10 - i;
 }
 
 static size_t finish(struct wbuf *w)
@@ -218,84 +262,139 @@ static size_t finish(struct wbuf *w)
 
 /* ---- methods ---- */
 
+/* Return the literal lit when m[0..n) is it (n is already known to be its length). */
+#define METHOD(lit)                                       \
+	do {                                              \
+		if (memcmp(m, lit, sizeof(lit) - 1) == 0) \
+			return lit;                       \
+	} while (0)
+
 const char *otelp__http_method_known(const char *m, size_t n)
 {
-	static const char *const known[] = {"CONNECT", "DELETE", "GET", "HEAD",  "OPTIONS",
-	                                    "PATCH",   "POST",   "PUT", "TRACE", "QUERY"};
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strlen(known[i]) == n && bytes_eq(m, known[i], n))
-			return known[i];
+	switch (n) {
+	case 3:
+		METHOD("GET");
+		METHOD("PUT");
+		break;
+	case 4:
+		METHOD("POST");
+		METHOD("HEAD");
+		break;
+	case 5:
+		METHOD("PATCH");
+		METHOD("TRACE");
+		METHOD("QUERY");
+		break;
+	case 6:
+		METHOD("DELETE");
+		break;
+	case 7:
+		METHOD("OPTIONS");
+		METHOD("CONNECT");
+		break;
+	default:
+		break;
+	}
 	return NULL;
 }
 
+#undef METHOD
+
 /* ---- host and port ---- */
 
-static bool is_ip_literal_char(unsigned char c)
-{
-	return is_alpha(c) || is_digit(c) || c == ':' || c == '.' || c == '%' || c == '_' ||
-	       c == '~' || c == '-';
-}
+/* A Host header or an authority, split. */
+struct hostport {
+	const char *host; /* without the brackets of an IP literal */
+	size_t len;
+	unsigned port;         /* 0: none */
+	const char *port_text; /* its digits as written, when they are its decimal form; or NULL */
+	size_t port_len;
+	bool colon; /* the host holds a ':' (only an IP literal can) */
+};
 
-bool otelp__http_host_port(const char *v, size_t n, const char **host, size_t *host_len, int *port)
+static bool host_port(const char *v, size_t n, struct hostport *hp)
 {
-	const char *h;
-	size_t hl, i;
-	long p = -1;
+	size_t i;
 
-	if (host)
-		*host = NULL;
-	if (host_len)
-		*host_len = 0;
+	hp->colon = false;
+	hp->port = 0;
+	hp->port_text = NULL;
+	hp->port_len = 0;
 	if (!v || n == 0)
 		return false;
 
 	if (v[0] == '[') {
 		const char *close = memchr(v, ']', n);
+		bool colon = false;
 
 		if (!close)
 			return false;
-		h = v + 1;
-		hl = (size_t)(close - h);
-		if (hl == 0)
+		hp->host = v + 1;
+		hp->len = (size_t)(close - hp->host);
+		if (hp->len == 0)
 			return false;
-		for (i = 0; i < hl; i++)
-			if (!is_ip_literal_char((unsigned char)h[i]))
+		for (i = 0; i < hp->len; i++) {
+			if (!cls_is(hp->host[i], C_IPLIT))
 				return false;
+			colon |= hp->host[i] == ':';
+		}
+		hp->colon = colon;
 		i = (size_t)(close - v) + 1;
 	} else {
-		for (i = 0; i < n && v[i] != ':'; i++) {
-			unsigned char c = (unsigned char)v[i];
-
-			if (!is_regname(c))
-				return false;
-		}
-		h = v;
-		hl = i;
-		if (hl == 0)
+		/* ':' is not a reg-name byte: the scan stops there or at anything else. */
+		for (i = 0; i < n && cls_is(v[i], C_REGNAME); i++)
+			;
+		hp->host = v;
+		hp->len = i;
+		if (i == 0)
 			return false;
 	}
 
 	if (i < n) {
+		unsigned p = 0;
+		size_t start;
+
 		if (v[i] != ':')
 			return false;
-		for (i++; i < n; i++) {
-			if (!is_digit((unsigned char)v[i]))
+		if (++i == n)
+			return true; /* "h:": no port */
+		start = i;
+		for (; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)v[i] - '0';
+
+			if (d > 9)
 				return false;
-			p = (p < 0 ? 0 : p * 10) + (v[i] - '0');
+			p = p * 10 + d;
 			if (p > 65535)
 				return false;
 		}
 		if (p == 0)
 			return false;
+		hp->port = p;
+		if (v[start] != '0') {
+			hp->port_text = v + start;
+			hp->port_len = n - start;
+		}
 	}
+	return true;
+}
+
+bool otelp__http_host_port(const char *v, size_t n, const char **host, size_t *host_len, int *port)
+{
+	struct hostport hp;
 
 	if (host)
-		*host = h;
+		*host = NULL;
 	if (host_len)
-		*host_len = hl;
-	if (p > 0 && port)
-		*port = (int)p;
+		*host_len = 0;
+	if (!host_port(v, n, &hp))
+		return false;
+	if (host)
+		*host = hp.host;
+	if (host_len)
+		*host_len = hp.len;
+	if (hp.port && port)
+		*port = (int)hp.port;
 	return true;
 }
 
@@ -318,6 +417,7 @@ struct target {
 	bool userinfo; /* the authority had an '@' */
 	const char *path;
 	size_t path_len;
+	bool path_plain;   /* the path holds no byte that url.full escapes */
 	const char *query; /* NULL without '?' */
 	size_t query_len;
 };
@@ -329,19 +429,24 @@ static size_t scheme_prefix(const char *t, size_t n)
 
 	if (n == 0 || !is_alpha((unsigned char)t[0]))
 		return 0;
-	while (i < n && (is_alpha((unsigned char)t[i]) || is_digit((unsigned char)t[i]) ||
-	                 t[i] == '+' || t[i] == '-' || t[i] == '.'))
+	while (i < n && cls_is(t[i], C_SCHEME))
 		i++;
 	if (n - i >= 3 && t[i] == ':' && t[i + 1] == '/' && t[i + 2] == '/')
 		return i;
 	return 0;
 }
 
-/* Path up to '?' or '#', then the query up to '#'. */
-static void split_path_query(const char *s, size_t n, struct target *tg)
+/*
+ * The rest of split_path_query, from i: the path's bytes before i are plain, none of them '?'
+ * or '#'. Stops at '?', '#' or the first byte to escape, whichever comes first.
+ */
+static inline void split_from(const char *s, size_t n, size_t i, struct target *tg)
 {
-	size_t i = before_query(s, n);
-
+	while (i < n && !cls_is(s[i], C_PATH_STOP))
+		i++;
+	tg->path_plain = i == n || s[i] == '?' || s[i] == '#';
+	if (!tg->path_plain)
+		i += before_query(s + i, n - i);
 	tg->path = s;
 	tg->path_len = i;
 	if (i < n && s[i] == '?') {
@@ -352,6 +457,43 @@ static void split_path_query(const char *s, size_t n, struct target *tg)
 		tg->query = s + q;
 		tg->query_len = i - q;
 	}
+}
+
+#define BYTES(b) (0x0101010101010101ull * (uint8_t)(b))
+
+/*
+ * split_path_query of a target of 16 bytes or more: first whole words, as long as none holds a
+ * C_PATH_STOP byte (below 0x21, from 0x7f up, '?' or '#'). Each test is exact for the word as
+ * a whole: x - 0x21 borrows into bit 7 first in a byte below 0x21, x + 1 carries into it first
+ * in a byte from 0x7f up (bytes with bit 7 set show it in x itself), and y - 1 & ~y has bit 7
+ * first in a zero byte of y = x ^ b. Out of line: its constants take registers that a short
+ * target does not need.
+ */
+static __attribute__((noinline)) void split_long(const char *s, size_t n, struct target *tg)
+{
+	size_t i = 0;
+
+	for (; n - i >= 8; i += 8) {
+		uint64_t x, q, h;
+
+		memcpy(&x, s + i, 8);
+		q = x ^ BYTES('?');
+		h = x ^ BYTES('#');
+		if (((x - BYTES(0x21)) | (x + BYTES(0x01)) | x | ((q - BYTES(0x01)) & ~q) |
+		     ((h - BYTES(0x01)) & ~h)) &
+		    BYTES(0x80))
+			break;
+	}
+	split_from(s, n, i, tg);
+}
+
+/* Path up to '?' or '#', then the query up to '#'. */
+static void split_path_query(const char *s, size_t n, struct target *tg)
+{
+	if (n >= 16)
+		split_long(s, n, tg);
+	else
+		split_from(s, n, 0, tg);
 }
 
 /* Authority [a, a + n) without its userinfo (up to the last '@'). */
@@ -370,8 +512,16 @@ static void parse_target(const char *t, size_t n, struct target *tg)
 {
 	size_t sl;
 
-	memset(tg, 0, sizeof(*tg));
+	tg->scheme = NULL;
+	tg->scheme_len = 0;
+	tg->auth = NULL;
+	tg->auth_len = 0;
+	tg->userinfo = false;
 	tg->path = "";
+	tg->path_len = 0;
+	tg->path_plain = true;
+	tg->query = NULL;
+	tg->query_len = 0;
 	if (!t || n == 0) {
 		tg->form = TARGET_EMPTY;
 	} else if (t[0] == '/') {
@@ -401,6 +551,24 @@ static void parse_target(const char *t, size_t n, struct target *tg)
 	}
 }
 
+static void target_out(const struct target *tg, const char **path, size_t *path_len,
+                       const char **query, size_t *query_len, const char **authority,
+                       size_t *authority_len)
+{
+	if (path)
+		*path = tg->path;
+	if (path_len)
+		*path_len = tg->path_len;
+	if (query)
+		*query = tg->query;
+	if (query_len)
+		*query_len = tg->query_len;
+	if (authority)
+		*authority = tg->auth;
+	if (authority_len)
+		*authority_len = tg->auth_len;
+}
+
 void otelp__http_target_split(const char *t, size_t n, const char **path, size_t *path_len,
                               const char **query, size_t *query_len, const char **authority,
                               size_t *authority_len)
@@ -408,33 +576,35 @@ void otelp__http_target_split(const char *t, size_t n, const char **path, size_t
 	struct target tg;
 
 	parse_target(t, n, &tg);
-	if (path)
-		*path = tg.path;
-	if (path_len)
-		*path_len = tg.path_len;
-	if (query)
-		*query = tg.query;
-	if (query_len)
-		*query_len = tg.query_len;
-	if (authority)
-		*authority = tg.auth;
-	if (authority_len)
-		*authority_len = tg.auth_len;
+	target_out(&tg, path, path_len, query, query_len, authority, authority_len);
 }
 
 /* ---- url.full ---- */
 
+/* Is name[0..n) the name of a parameter whose value is redacted? (n is its length.) */
+#define PARAM(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0)
+
 static bool redacted_param(const char *name, size_t n)
 {
-	static const char *const names[] = {
-	    "AWSAccessKeyId",  "Signature",       "sig", "X-Amz-Credential", "X-Amz-Security-Token",
-	    "X-Amz-Signature", "X-Goog-Signature"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == n && bytes_eq(name, names[i], n))
-			return true;
-	return false;
+	switch (n) {
+	case 3:
+		return PARAM("sig");
+	case 9:
+		return PARAM("Signature");
+	case 14:
+		return PARAM("AWSAccessKeyId");
+	case 15:
+		return PARAM("X-Amz-Signature");
+	case 16:
+		return PARAM("X-Amz-Credential") || PARAM("X-Goog-Signature");
+	case 20:
+		return PARAM("X-Amz-Security-Token");
+	default:
+		return false;
+	}
 }
+
+#undef PARAM
 
 static void put_query(struct wbuf *w, const char *q, size_t n)
 {
@@ -443,10 +613,13 @@ static void put_query(struct wbuf *w, const char *q, size_t n)
 	for (;;) {
 		size_t s = i, eq;
 
-		while (i < n && q[i] != '&' && q[i] != ';')
+		/* The name ends at the first '=' of the parameter, which ends at '&' or ';'. */
+		while (i < n && !cls_is(q[i], C_PARAM_STOP))
 			i++;
-		for (eq = s; eq < i && q[eq] != '='; eq++)
-			;
+		eq = i;
+		if (i < n && q[i] == '=')
+			while (i < n && q[i] != '&' && q[i] != ';')
+				i++;
 		if (eq < i && redacted_param(q + s, eq - s)) {
 			put_escaped(w, q + s, eq - s + 1);
 			put_str(w, REDACTED);
@@ -470,69 +643,170 @@ size_t otelp__http_query_redact(const char *q, size_t n, char *out, size_t cap)
 	return w.len;
 }
 
-static unsigned default_port(const char *scheme, size_t n)
+/* Bytes as they lie in memory, as one word (both sides of a compare are read alike). */
+static inline uint16_t word2(const char *s)
 {
-	if ((n == 4 && bytes_eq_ci(scheme, "http", 4)) || (n == 2 && bytes_eq_ci(scheme, "ws", 2)))
-		return 80;
-	if ((n == 5 && bytes_eq_ci(scheme, "https", 5)) ||
-	    (n == 3 && bytes_eq_ci(scheme, "wss", 3)))
-		return 443;
-	return 0;
+	uint16_t w;
+
+	memcpy(&w, s, 2);
+	return w;
+}
+
+static inline uint32_t word4(const char *s)
+{
+	uint32_t w;
+
+	memcpy(&w, s, 4);
+	return w;
+}
+
+/*
+ * The default port of the scheme s[0..n) (any case), or 0. Every byte of the four names is a
+ * letter, so setting bit 5 of every byte of s lowers exactly its upper-case letters: one word
+ * compare per name, and the last byte of "wss" and "https".
+ */
+static unsigned default_port(const char *s, size_t n)
+{
+	switch (n) {
+	case 2:
+		return (word2(s) | 0x2020u) == word2("ws") ? 80 : 0;
+	case 3:
+		return (word2(s) | 0x2020u) == word2("ws") && (s[2] | 0x20) == 's' ? 443 : 0;
+	case 4:
+		return (word4(s) | 0x20202020u) == word4("http") ? 80 : 0;
+	case 5:
+		return (word4(s) | 0x20202020u) == word4("http") && (s[4] | 0x20) == 's' ? 443 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* url.full of a parsed target. */
+static inline __attribute__((always_inline)) size_t
+url_full(const char *scheme, const char *host_header, size_t host_len, const struct target *tg,
+         char *out, size_t cap)
+{
+	struct wbuf w = {out, cap, 0};
+	struct hostport hp;
+	bool from_target = false;
+	unsigned port;
+	size_t sl = 0, pl = 0;
+	const char *pt = NULL;
+	char digits[10];
+
+	if (tg->auth && host_port(tg->auth, tg->auth_len, &hp))
+		from_target = true;
+	else if (!host_header || !host_port(host_header, host_len, &hp))
+		return finish(&w);
+	port = hp.port;
+	if (tg->form == TARGET_ABSOLUTE) {
+		if (port && port == default_port(tg->scheme, tg->scheme_len))
+			port = 0;
+	} else {
+		if (!scheme || !*scheme)
+			scheme = "http";
+		sl = strlen(scheme);
+		if (port && port == default_port(scheme, sl))
+			port = 0;
+	}
+	if (port) {
+		pt = hp.port_text;
+		pl = hp.port_len;
+		if (!pt) {
+			pl = uint_digits(port, digits);
+			pt = digits + sizeof(digits) - pl;
+		}
+	}
+
+	/*
+	 * The usual request: origin-form, no query, nothing to escape, and room for it all. The
+	 * same bytes as below, written without a check each.
+	 */
+	if (tg->form == TARGET_ORIGIN && !tg->query && tg->path_plain) {
+		size_t need = sl + 3 + hp.len + 2 * hp.colon + (port ? 1 + pl : 0) + tg->path_len;
+
+		if (need < cap) {
+			char *p = out;
+
+			/*
+			 * "[" and "]" are written either way and kept only around an IP
+			 * literal; otherwise the next bytes overwrite them (a host is never
+			 * empty, an origin-form path starts with '/').
+			 */
+			otelp__copy_short(p, scheme, sl);
+			p += sl;
+			memcpy(p, "://[", 4);
+			p += 3 + hp.colon;
+			otelp__copy_short(p, hp.host, hp.len);
+			p += hp.len;
+			*p = ']';
+			p += hp.colon;
+			if (port) {
+				*p++ = ':';
+				otelp__copy_short(p, pt, pl);
+				p += pl;
+			}
+			otelp__copy_short(p, tg->path, tg->path_len);
+			out[need] = '\0';
+			return need;
+		}
+	}
+
+	if (tg->form == TARGET_ABSOLUTE) {
+		for (size_t i = 0; i < tg->scheme_len; i++) {
+			char c = (char)ascii_lower((unsigned char)tg->scheme[i]);
+
+			put(&w, &c, 1);
+		}
+	} else {
+		put(&w, scheme, sl);
+	}
+	put_str(&w, "://");
+	if (from_target && tg->userinfo)
+		put_str(&w, REDACTED ":" REDACTED "@");
+	if (hp.colon) {
+		put_str(&w, "[");
+		put(&w, hp.host, hp.len);
+		put_str(&w, "]");
+	} else {
+		put(&w, hp.host, hp.len);
+	}
+	if (port) {
+		put_str(&w, ":");
+		put(&w, pt, pl);
+	}
+	if (tg->form == TARGET_ORIGIN || tg->form == TARGET_ABSOLUTE) {
+		if (tg->path_plain)
+			put(&w, tg->path, tg->path_len);
+		else
+			put_escaped(&w, tg->path, tg->path_len);
+		if (tg->query) {
+			put_str(&w, "?");
+			put_query(&w, tg->query, tg->query_len);
+		}
+	}
+	return finish(&w);
 }
 
 size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t host_len,
                             const char *target, size_t target_len, char *out, size_t cap)
 {
-	struct wbuf w = {out, cap, 0};
 	struct target tg;
-	const char *host = NULL;
-	size_t hl = 0;
-	int port = 0;
-	bool from_target = false;
 
 	parse_target(target, target_len, &tg);
-	if (tg.auth && otelp__http_host_port(tg.auth, tg.auth_len, &host, &hl, &port))
-		from_target = true;
-	else if (!host_header || !otelp__http_host_port(host_header, host_len, &host, &hl, &port))
-		return finish(&w);
+	return url_full(scheme, host_header, host_len, &tg, out, cap);
+}
 
-	if (tg.form == TARGET_ABSOLUTE) {
-		for (size_t i = 0; i < tg.scheme_len; i++) {
-			char c = (char)ascii_lower((unsigned char)tg.scheme[i]);
+size_t otelp__http_url_full_split(const char *scheme, const char *host_header, size_t host_len,
+                                  const char *target, size_t target_len, char *out, size_t cap,
+                                  const char **path, size_t *path_len, const char **query,
+                                  size_t *query_len, const char **authority, size_t *authority_len)
+{
+	struct target tg;
 
-			put(&w, &c, 1);
-		}
-		if (port && (unsigned)port == default_port(tg.scheme, tg.scheme_len))
-			port = 0;
-	} else {
-		if (!scheme || !*scheme)
-			scheme = "http";
-		put_str(&w, scheme);
-		if (port && (unsigned)port == default_port(scheme, strlen(scheme)))
-			port = 0;
-	}
-	put_str(&w, "://");
-	if (from_target && tg.userinfo)
-		put_str(&w, REDACTED ":" REDACTED "@");
-	if (memchr(host, ':', hl)) {
-		put_str(&w, "[");
-		put(&w, host, hl);
-		put_str(&w, "]");
-	} else {
-		put(&w, host, hl);
-	}
-	if (port) {
-		put_str(&w, ":");
-		put_uint(&w, (unsigned)port);
-	}
-	if (tg.form == TARGET_ORIGIN || tg.form == TARGET_ABSOLUTE) {
-		put_escaped(&w, tg.path, tg.path_len);
-		if (tg.query) {
-			put_str(&w, "?");
-			put_query(&w, tg.query, tg.query_len);
-		}
-	}
-	return finish(&w);
+	parse_target(target, target_len, &tg);
+	target_out(&tg, path, path_len, query, query_len, authority, authority_len);
+	return url_full(scheme, host_header, host_len, &tg, out, cap);
 }
 
 /* ---- route heuristic (the rule is documented at the top of this file) ---- */

@@ -17,7 +17,8 @@
 /*
  * The known methods of the semantic conventions (CONNECT DELETE GET HEAD OPTIONS PATCH POST PUT
  * TRACE QUERY), matched case-sensitively: the canonical literal, or NULL (the attribute is then
- * "_OTHER" and http.request.method_original carries the original).
+ * "_OTHER" and http.request.method_original carries the original). The literal has the same n
+ * bytes as m: its length is n, no strlen needed.
  */
 const char *otelp__http_method_known(const char *m, size_t n);
 
@@ -49,6 +50,16 @@ void otelp__http_target_split(const char *t, size_t n, const char **path, size_t
  */
 size_t otelp__http_url_full(const char *scheme, const char *host_header, size_t host_len,
                             const char *target, size_t target_len, char *out, size_t cap);
+
+/*
+ * otelp__http_url_full and otelp__http_target_split of the same target, which is parsed once
+ * (a client request needs both): returns what otelp__http_url_full returns and writes, and sets
+ * what otelp__http_target_split sets (each pointer may be NULL).
+ */
+size_t otelp__http_url_full_split(const char *scheme, const char *host_header, size_t host_len,
+                                  const char *target, size_t target_len, char *out, size_t cap,
+                                  const char **path, size_t *path_len, const char **query,
+                                  size_t *query_len, const char **authority, size_t *authority_len);
 
 /*
  * url.query with the same redaction as url.full (signature parameters' values become

@@ -366,6 +366,40 @@ START_TEST(host_malformed)
 }
 END_TEST
 
+START_TEST(host_port_edges)
+{
+	int port = -7;
+
+	ck_assert(hp("h:1", &port));
+	ck_assert_int_eq(port, 1);
+	ck_assert(hp("h:0000000000080", &port));
+	ck_assert_int_eq(port, 80);
+	ck_assert(hp("h:065535", &port));
+	ck_assert_int_eq(port, 65535);
+	port = -7;
+	ck_assert(!hp("h:000", &port));
+	ck_assert(!hp("h:065536", &port));
+	ck_assert(!hp("h:100000", &port));
+	ck_assert(!hp("[::1]:0", &port));
+	ck_assert(!hp("[::1]:65536", &port));
+	ck_assert_int_eq(port, -7);
+	ck_assert(hp("[::1]:65535", &port));
+	ck_assert_int_eq(port, 65535);
+	/* Every byte after "h:8": a digit keeps a valid port (80..89 or 800..899), nothing else. */
+	for (unsigned b = 0; b < 256; b++) {
+		char v[5] = {'h', ':', '8', (char)b, '\0'};
+		char *p = exact(v, 4);
+		int pt = -7;
+		bool ok = otelp__http_host_port(p, 4, NULL, NULL, &pt);
+
+		ck_assert_int_eq(ok, b >= '0' && b <= '9');
+		if (ok)
+			ck_assert_int_eq(pt, 80 + (int)(b - '0'));
+		free(p);
+	}
+}
+END_TEST
+
 /* ================================================================ request target */
 
 START_TEST(target_origin)
@@ -662,6 +696,162 @@ START_TEST(url_cut)
 	url_cap("https", "h", target, 0);
 	ck_assert_int_eq(url_out[0], 'Z');
 	ck_assert_uint_eq(otelp__http_url_full("http", "h", 1, "/", 1, NULL, 0), 0);
+}
+END_TEST
+
+/* The port as the URL writes it: decimal, no leading zero, no default port. */
+START_TEST(url_port_forms)
+{
+	ck_assert_str_eq(url("http", "h:08080", "/x"), "http://h:8080/x");
+	ck_assert_str_eq(url("http", "h:0000000000081", "/x"), "http://h:81/x");
+	ck_assert_str_eq(url("https", "h:00443", "/x"), "https://h/x");
+	ck_assert_str_eq(url("http", "h:65535", "/x"), "http://h:65535/x");
+	ck_assert_str_eq(url("http", "h:1", "/x"), "http://h:1/x");
+	ck_assert_str_eq(url("http", "h:65536", "/x"), "");
+	ck_assert_str_eq(url("http", "h:0", "/x"), "");
+	/* The caller's scheme is written as given; its default port is found in any case. */
+	ck_assert_str_eq(url("HTTP", "h:80", "/x"), "HTTP://h/x");
+	ck_assert_str_eq(url("Https", "h:443", "/x"), "Https://h/x");
+	ck_assert_str_eq(url("WS", "h:80", "/x"), "WS://h/x");
+	ck_assert_str_eq(url("wsS", "h:443", "/x"), "wsS://h/x");
+	ck_assert_str_eq(url("ws", "h:443", "/x"), "ws://h:443/x");
+	ck_assert_str_eq(url("httpx", "h:80", "/x"), "httpx://h:80/x");
+	ck_assert_str_eq(url("htt", "h:80", "/x"), "htt://h:80/x");
+	ck_assert_str_eq(url("hTtP", "h:443", "/x"), "hTtP://h:443/x");
+	ck_assert_str_eq(url("http ", "h:80", "/x"), "http ://h:80/x");
+}
+END_TEST
+
+/* An IP literal keeps its brackets only when it holds a ':'. */
+START_TEST(url_ip_literals)
+{
+	ck_assert_str_eq(url("http", "[::1]:8080", "/ping"), "http://[::1]:8080/ping");
+	ck_assert_str_eq(url("http", "[fe80::1%25eth0]", "/p"), "http://[fe80::1%25eth0]/p");
+	ck_assert_str_eq(url("http", "[v1.abc]:81", "/p"), "http://v1.abc:81/p");
+	ck_assert_str_eq(url("http", "[abc]", "/p"), "http://abc/p");
+	ck_assert_str_eq(url("http", "[::1]x", "/p"), "");
+	ck_assert_str_eq(url("http", "[]", "/p"), "");
+	ck_assert_str_eq(url("http", "[::1", "/p"), "");
+}
+END_TEST
+
+/* The usual request (origin-form, no query, nothing to escape) cut at every size. */
+START_TEST(url_cut_usual)
+{
+	static const char *const hosts[] = {"h:8080", "[::1]:8080", "127.0.0.1:45678", "h",
+	                                    "h:080"};
+	static const char *const targets[] = {"/ping", "/", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p"};
+	char full[256];
+
+	for (size_t i = 0; i < (sizeof(hosts) / sizeof(hosts[0])); i++) {
+		for (size_t j = 0; j < (sizeof(targets) / sizeof(targets[0])); j++) {
+			size_t n;
+
+			strcpy(full, url("http", hosts[i], targets[j]));
+			n = strlen(full);
+			ck_assert_uint_gt(n, 0);
+			for (size_t cap = 1; cap <= n + 2; cap++) {
+				const char *r = url_cap("http", hosts[i], targets[j], cap);
+				size_t want = cap - 1 < n ? cap - 1 : n;
+
+				ck_assert_uint_eq(strlen(r), want);
+				ck_assert(strncmp(r, full, want) == 0);
+			}
+		}
+	}
+	ck_assert_str_eq(url("http", "[::1]:8080", "/"), "http://[::1]:8080/");
+	ck_assert_str_eq(url("http", "h:080", "/"), "http://h/");
+}
+END_TEST
+
+/*
+ * Long paths are scanned eight bytes at a time: a byte that ends the plain part (to escape, or
+ * '?' or '#') at every position, against what the rules say byte by byte.
+ */
+START_TEST(url_long_path_each_position)
+{
+	static const unsigned char stops[] = {' ', '?', '#', 0x7f, 0x80, 0x1f, 0x00, 0xff, '\t'};
+	static const unsigned char plain[] = {'!', '~', '%', '@', '/', '>', '"', '`'};
+	char path[48], want[256];
+
+	for (size_t i = 1; i < 40; i++) {
+		for (size_t k = 0; k < sizeof(stops) + sizeof(plain); k++) {
+			unsigned char b = k < sizeof(stops) ? stops[k] : plain[k - sizeof(stops)];
+			size_t w = 0;
+			struct split sp;
+
+			memset(path, 'a', 40);
+			path[0] = '/';
+			path[i] = (char)b;
+			/* What url.full must be: the path up to '?' or '#', escaped; a query. */
+			w = (size_t)snprintf(want, sizeof(want), "http://h");
+			for (size_t j = 0; j < 40; j++) {
+				unsigned char c = (unsigned char)path[j];
+
+				if (c == '#')
+					break;
+				if (c == '?' || (c > 0x20 && c < 0x7f))
+					want[w++] = (char)c;
+				else
+					w += (size_t)snprintf(want + w, sizeof(want) - w, "%%%02X",
+					                      c);
+			}
+			want[w] = '\0';
+
+			char *t = exact(path, 40);
+			char out[256];
+			size_t r = otelp__http_url_full("http", "h", 1, t, 40, out, sizeof(out));
+
+			ck_assert_msg(strcmp(out, want) == 0, "byte 0x%02x at %zu: %s", b, i, out);
+			ck_assert_uint_eq(r, strlen(want));
+			free(t);
+
+			/* The path of target_split: up to '?' or '#', as written. */
+			char p40[48];
+
+			memcpy(p40, path, 40);
+			p40[40] = '\0';
+			if (b != 0) { /* (split takes a C string) */
+				split(p40, &sp);
+				size_t pl = strcspn(p40, "?#");
+
+				ck_assert_uint_eq(strlen(sp.path), pl);
+				ck_assert(strncmp(sp.path, path, pl) == 0);
+				ck_assert_int_eq(sp.has_query, b == '?');
+			}
+		}
+	}
+}
+END_TEST
+
+/* url_full_split gives what url_full and target_split give. */
+START_TEST(url_full_split_same)
+{
+	static const char *const targets[] = {
+	    "/ping", "/a b?c=d&sig=s#f", "http://u:p@h:81/x?y", "*", "h:443", "", "/?",
+	    "//x",   "https://[::1]/",   "/a/b/c/d/e/f/g/h/i?j"};
+
+	for (size_t i = 0; i < (sizeof(targets) / sizeof(targets[0])); i++) {
+		const char *tgt = targets[i];
+		size_t tn = strlen(tgt);
+		char *t = exact(tgt, tn);
+		char a[256], b[256];
+		const char *p1, *q1, *a1, *p2, *q2, *a2;
+		size_t pl1, ql1, al1, pl2, ql2, al2;
+		size_t ra = otelp__http_url_full_split("http", "host:8080", 9, t, tn, a, sizeof(a),
+		                                       &p1, &pl1, &q1, &ql1, &a1, &al1);
+		size_t rb = otelp__http_url_full("http", "host:8080", 9, t, tn, b, sizeof(b));
+
+		otelp__http_target_split(t, tn, &p2, &pl2, &q2, &ql2, &a2, &al2);
+		ck_assert_uint_eq(ra, rb);
+		ck_assert_str_eq(a, b);
+		ck_assert(p1 == p2 && pl1 == pl2 && q1 == q2 && ql1 == ql2 && a1 == a2 &&
+		          al1 == al2);
+		ck_assert_uint_eq(otelp__http_url_full_split("http", "host:8080", 9, t, tn, a, 5,
+		                                             NULL, NULL, NULL, NULL, NULL, NULL),
+		                  4);
+		free(t);
+	}
 }
 END_TEST
 
@@ -1077,6 +1267,7 @@ static Suite *httpsem_suite(void)
 	tcase_add_test(tc, host_ipv6);
 	tcase_add_test(tc, host_bad_ports);
 	tcase_add_test(tc, host_malformed);
+	tcase_add_test(tc, host_port_edges);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("target");
@@ -1099,6 +1290,11 @@ static Suite *httpsem_suite(void)
 	tcase_add_test(tc, url_escaping);
 	tcase_add_test(tc, url_other_forms);
 	tcase_add_test(tc, url_cut);
+	tcase_add_test(tc, url_port_forms);
+	tcase_add_test(tc, url_ip_literals);
+	tcase_add_test(tc, url_cut_usual);
+	tcase_add_test(tc, url_long_path_each_position);
+	tcase_add_test(tc, url_full_split_same);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("route");

@@ -94,9 +94,8 @@ static size_t bg_parse(const char *s)
 	return bg_parse_cap(s, bg_out, sizeof(bg_out));
 }
 
-static int b3s_parse(const char *s, struct otelp_ctx *c)
+static int b3s_parse_n(const char *s, size_t n, struct otelp_ctx *c)
 {
-	size_t n = strlen(s);
 	char *p = exact(s, n);
 	int r;
 
@@ -104,6 +103,11 @@ static int b3s_parse(const char *s, struct otelp_ctx *c)
 	r = otelp__b3_single_parse(p, n, c);
 	free(p);
 	return r;
+}
+
+static int b3s_parse(const char *s, struct otelp_ctx *c)
+{
+	return b3s_parse_n(s, strlen(s), c);
 }
 
 /* NULL arguments are absent headers. */
@@ -443,6 +447,126 @@ START_TEST(tp_format)
 		ck_assert_mem_eq(back.trace_id, c.trace_id, 16);
 		ck_assert_mem_eq(back.span_id, c.span_id, 8);
 		ck_assert_uint_eq(back.flags, f);
+	}
+}
+END_TEST
+
+/*
+ * The decoders work on many digits at once (SSE2 on x86-64, 64-bit words elsewhere): every
+ * byte value at every position must still be judged alone. A plain reference decoder here.
+ */
+static int lc_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static void ref_decode(const char *s, size_t nbytes, uint8_t *out)
+{
+	for (size_t i = 0; i < nbytes; i++)
+		out[i] = (uint8_t)(lc_hex((unsigned char)s[2 * i]) << 4 |
+		                   lc_hex((unsigned char)s[2 * i + 1]));
+}
+
+/* Every byte value at every digit position: accepted exactly when it is a lower-case digit. */
+START_TEST(tp_every_byte_every_digit)
+{
+	char buf[OTELP_TRACEPARENT_LEN];
+	uint8_t trace[16], span[8], flags;
+	struct otelp_ctx c;
+
+	for (size_t i = 0; i < OTELP_TRACEPARENT_LEN; i++) {
+		if (i == 2 || i == 35 || i == 52)
+			continue;
+		for (unsigned b = 0; b < 256; b++) {
+			/* Version 01: "0f" and "f1" are versions too, and 55 chars are enough. */
+			memcpy(buf, "01-" TRACE "-" SPAN "-01", sizeof(buf));
+			buf[i] = (char)b;
+			int r = tp_parse_n(buf, sizeof(buf), &c);
+
+			if (lc_hex((unsigned char)b) < 0) {
+				ck_assert_msg(r == -1, "position %zu byte 0x%02x accepted", i, b);
+				assert_ctx_zero(&c);
+				continue;
+			}
+			ck_assert_msg(r == 0, "position %zu byte 0x%02x refused", i, b);
+			ref_decode(buf + 3, 16, trace);
+			ref_decode(buf + 36, 8, span);
+			ref_decode(buf + 53, 1, &flags);
+			ck_assert_mem_eq(c.trace_id, trace, 16);
+			ck_assert_mem_eq(c.span_id, span, 8);
+			ck_assert_uint_eq(c.flags, flags & 0x03);
+		}
+	}
+}
+END_TEST
+
+/* Only '-' separates the fields, and only '-' may follow the 55 chars of a later version. */
+START_TEST(tp_every_byte_separators)
+{
+	static const size_t seps[] = {2, 35, 52, 55};
+	char buf[OTELP_TRACEPARENT_LEN + 8];
+	struct otelp_ctx c;
+
+	for (size_t k = 0; k < OTELP_ARRAY_SIZE(seps); k++) {
+		for (unsigned b = 0; b < 256; b++) {
+			/* 60 chars: a later version with a field after the flags. */
+			memcpy(buf, "01-" TRACE "-" SPAN "-01-abcd", 60);
+			buf[seps[k]] = (char)b;
+			ck_assert_int_eq(tp_parse_n(buf, 60, &c), b == '-' ? 0 : -1);
+			/* Version 00: never more than 55, whatever follows. */
+			buf[0] = '0';
+			buf[1] = '0';
+			ck_assert_int_eq(tp_parse_n(buf, 60, &c), -1);
+			/* (unless the 56th is OWS, which is trimmed) */
+			ck_assert_int_eq(tp_parse_n(buf, 56, &c),
+			                 seps[k] == 55 && (b == ' ' || b == '\t') ? 0 : -1);
+			ck_assert_int_eq(tp_parse_n(buf, 55, &c),
+			                 b == '-' || seps[k] == 55 ? 0 : -1);
+		}
+	}
+}
+END_TEST
+
+/* Every byte value through traceparent_format and inject: the hex of each is its own. */
+START_TEST(tp_format_every_byte)
+{
+	char out[OTELP_TRACEPARENT_LEN + 1], want[8];
+	char buf[256];
+	struct otelp_ctx c;
+	size_t n;
+
+	memset(&c, 0, sizeof(c));
+	c.valid = true;
+	for (unsigned b = 0; b < 256; b++) {
+		for (size_t i = 0; i < 16; i++)
+			c.trace_id[i] = (uint8_t)(b + 17 * i);
+		for (size_t i = 0; i < 8; i++)
+			c.span_id[i] = (uint8_t)(b + 31 * i + 1);
+		c.flags = (uint8_t)b;
+		otelp__traceparent_format(&c, out);
+		out[OTELP_TRACEPARENT_LEN] = '\0';
+		ck_assert(memcmp(out, "00-", 3) == 0 && out[35] == '-' && out[52] == '-');
+		for (size_t i = 0; i < 16; i++) {
+			snprintf(want, sizeof(want), "%02x", c.trace_id[i]);
+			ck_assert(memcmp(out + 3 + 2 * i, want, 2) == 0);
+		}
+		for (size_t i = 0; i < 8; i++) {
+			snprintf(want, sizeof(want), "%02x", c.span_id[i]);
+			ck_assert(memcmp(out + 36 + 2 * i, want, 2) == 0);
+		}
+		snprintf(want, sizeof(want), "%02x", b & 0x03);
+		ck_assert(memcmp(out + 53, want, 2) == 0);
+
+		/* B3 writes the same ids. */
+		n = otelp__inject_headers(OTELP_PROP_B3, &c, NULL, 0, NULL, 0, buf, sizeof(buf));
+		ck_assert_uint_gt(n, 0);
+		ck_assert(memcmp(buf, "b3: ", 4) == 0);
+		ck_assert(memcmp(buf + 4, out + 3, 32) == 0 && buf[36] == '-');
+		ck_assert(memcmp(buf + 37, out + 36, 16) == 0);
 	}
 }
 END_TEST
@@ -953,6 +1077,43 @@ START_TEST(b3s_deny_only)
 	ck_assert_int_eq(b3s_parse("00", &c), -1);
 	ck_assert_int_eq(b3s_parse("0-", &c), -1);
 	assert_ctx_zero(&c);
+}
+END_TEST
+
+/* B3 ids are decoded many digits at once too: every byte value at every position. */
+START_TEST(b3s_every_byte_every_digit)
+{
+	static const char *const forms[] = {TRACE "-" SPAN "-1", TRACE16 "-" SPAN "-0",
+	                                    TRACE "-" SPAN "-1-" PARENT};
+	char buf[128];
+	uint8_t trace[16], span[8];
+	struct otelp_ctx c;
+
+	for (size_t f = 0; f < OTELP_ARRAY_SIZE(forms); f++) {
+		size_t n = strlen(forms[f]), tl = f == 1 ? 16 : 32;
+
+		for (size_t i = 0; i < n; i++) {
+			if (forms[f][i] == '-' || (i > tl + 17 && i < tl + 20))
+				continue; /* separators and the sampling state */
+			for (unsigned b = 0; b < 256; b++) {
+				memcpy(buf, forms[f], n);
+				buf[i] = (char)b;
+				int r = b3s_parse_n(buf, n, &c);
+
+				if (lc_hex((unsigned char)b) < 0) {
+					ck_assert_msg(r == -1, "form %zu position %zu byte 0x%02x",
+					              f, i, b);
+					continue;
+				}
+				ck_assert_int_eq(r, 0);
+				memset(trace, 0, sizeof(trace));
+				ref_decode(buf, tl / 2, trace + 16 - tl / 2);
+				ref_decode(buf + tl + 1, 8, span);
+				ck_assert_mem_eq(c.trace_id, trace, 16);
+				ck_assert_mem_eq(c.span_id, span, 8);
+			}
+		}
+	}
 }
 END_TEST
 
@@ -1764,6 +1925,96 @@ START_TEST(header_names)
 }
 END_TEST
 
+/*
+ * Extraction compares header names a word at a time, letting only the letters of the known
+ * name differ in case (bit 5). Each byte of each name with bit 5 flipped: a match exactly when
+ * that byte is a letter ('-' and '\r', '3' and 0x13 differ only in bit 5 too).
+ */
+static bool extract_sees(const char *name, size_t k, char flip)
+{
+	char n[16];
+	struct hdrs hs = {.n = 0};
+	size_t len = strlen(name);
+
+	memcpy(n, name, len + 1);
+	n[k] = flip;
+	if (strcmp(name, "traceparent") == 0) {
+		hdr_add(&hs, n, TP("01"));
+		extract(ALL_PROPS, &hs);
+		return ex.ctx.valid;
+	}
+	if (strcmp(name, "tracestate") == 0 || strcmp(name, "baggage") == 0) {
+		hdr_add(&hs, "traceparent", TP("01"));
+		hdr_add(&hs, n, "k=v");
+		extract(ALL_PROPS, &hs);
+		return name[1] == 'r' ? ex.tracestate_len == 3 : ex.baggage_len == 3;
+	}
+	if (strcmp(name, "b3") == 0) {
+		hdr_add(&hs, n, TRACE "-" SPAN "-1");
+		extract(ALL_PROPS, &hs);
+		return ex.ctx.valid;
+	}
+	/* The X-B3 headers: all four, one of them renamed. */
+	hdr_add(&hs, strcmp(name, "x-b3-traceid") == 0 ? n : "x-b3-traceid", TRACE);
+	hdr_add(&hs, strcmp(name, "x-b3-spanid") == 0 ? n : "x-b3-spanid", SPAN);
+	hdr_add(&hs, strcmp(name, "x-b3-sampled") == 0 ? n : "x-b3-sampled", "1");
+	hdr_add(&hs, strcmp(name, "x-b3-flags") == 0 ? n : "x-b3-flags", "0");
+	extract(ALL_PROPS, &hs);
+	if (strcmp(name, "x-b3-sampled") == 0)
+		return ex.ctx.valid && ex.ctx.flags == 0x01;
+	if (strcmp(name, "x-b3-flags") == 0)
+		return ex.ctx.valid; /* "0" is not debug: the header is read, and harmless */
+	return ex.ctx.valid;
+}
+
+START_TEST(ex_name_bytes)
+{
+	static const char *const names[] = {"traceparent",  "tracestate",   "baggage",
+	                                    "b3",           "x-b3-traceid", "x-b3-spanid",
+	                                    "x-b3-sampled", "x-b3-flags"};
+
+	for (size_t i = 0; i < OTELP_ARRAY_SIZE(names); i++) {
+		const char *name = names[i];
+
+		ck_assert_msg(extract_sees(name, 0, name[0]), "%s", name);
+		for (size_t k = 0; name[k]; k++) {
+			bool letter = name[k] >= 'a' && name[k] <= 'z';
+			bool seen = extract_sees(name, k, (char)(name[k] ^ 0x20));
+
+			/* x-b3-flags is optional: a renamed one leaves a valid context. */
+			if (strcmp(name, "x-b3-flags") == 0)
+				continue;
+			ck_assert_msg(seen == letter, "%s byte %zu", name, k);
+		}
+	}
+	/* The flags header, through its effect (debug). */
+	for (size_t k = 0; k < 10; k++) {
+		char n[16] = "x-b3-flags";
+		struct hdrs hs = {.n = 0};
+		bool letter = n[k] >= 'a' && n[k] <= 'z';
+
+		n[k] = (char)(n[k] ^ 0x20);
+		hdr_add(&hs, "x-b3-traceid", TRACE);
+		hdr_add(&hs, "x-b3-spanid", SPAN);
+		hdr_add(&hs, n, "1");
+		extract(ALL_PROPS, &hs);
+		ck_assert(ex.ctx.valid);
+		ck_assert_msg(ex.ctx.b3_debug == letter, "x-b3-flags byte %zu", k);
+	}
+	/* A header without a name (NULL, whatever its length) is nobody's. */
+	{
+		struct otelp_header h = {.name = NULL,
+		                         .name_len = 11,
+		                         .value = TP("01"),
+		                         .value_len = OTELP_TRACEPARENT_LEN};
+
+		memset(&ex, 0xaa, sizeof(ex));
+		otelp__extract(ALL_PROPS, &h, 1, &ex);
+		ck_assert(!ex.ctx.valid);
+	}
+}
+END_TEST
+
 static Suite *propagation_suite(void)
 {
 	Suite *s = suite_create("propagation");
@@ -1783,6 +2034,9 @@ static Suite *propagation_suite(void)
 	tcase_add_test(tc, tp_ows);
 	tcase_add_test(tc, tp_wrong_lengths);
 	tcase_add_test(tc, tp_format);
+	tcase_add_test(tc, tp_every_byte_every_digit);
+	tcase_add_test(tc, tp_every_byte_separators);
+	tcase_add_test(tc, tp_format_every_byte);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tracestate");
@@ -1812,6 +2066,7 @@ static Suite *propagation_suite(void)
 	tcase_add_test(tc, b3s_trace16);
 	tcase_add_test(tc, b3s_deny_only);
 	tcase_add_test(tc, b3s_invalid);
+	tcase_add_test(tc, b3s_every_byte_every_digit);
 	tcase_add_test(tc, b3m_valid);
 	tcase_add_test(tc, b3m_debug);
 	tcase_add_test(tc, b3m_deny_only);
@@ -1841,6 +2096,7 @@ static Suite *propagation_suite(void)
 	tcase_add_test(tc, inj_unsafe_values_skipped);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, header_names);
+	tcase_add_test(tc, ex_name_bytes);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -533,6 +533,16 @@ static const char *chunk_size(struct otelp_h1 *p, const struct line *ln)
 	return NULL;
 }
 
+/* A start line was read: the new message's framing state, before its header fields. */
+static void message_start(struct otelp_h1 *p, int status)
+{
+	p->status = status;
+	p->body = OTELP_H1_BODY_NONE;
+	p->content_length = 0;
+	p->cl_seen = 0;
+	p->flags &= ~(F_TE_SEEN | F_TE_CHUNKED);
+}
+
 /* ---- header lines: the fast path ---- */
 
 /*
@@ -702,12 +712,7 @@ static int head_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t a
 	    .s = buf, .len = n, .total = n, .tail = buf + n, .start = at, .end = at + next};
 	if ((p->kind == OTELP_H1_RESPONSE ? status_line(&ln, ev) : request_line(&ln, ev)) != NULL)
 		return 0;
-	/* What on_line() does at a start line, but for messages++ (on success). */
-	p->status = ev->status;
-	p->body = OTELP_H1_BODY_NONE;
-	p->content_length = 0;
-	p->cl_seen = 0;
-	p->flags &= ~(F_TE_SEEN | F_TE_CHUNKED);
+	message_start(p, ev->status); /* messages++ only on success */
 	p->head_bytes += (uint32_t)next;
 	if (lines_fast(p, buf + next, len - next, at + next, &rest, ev, p->fields, &nf) != 1) {
 		p->head_bytes = head_bytes;
@@ -755,11 +760,7 @@ static const char *on_line(struct otelp_h1 *p, const struct line *ln, struct ote
 			return err;
 		p->messages++;
 		p->state = S_HEADERS;
-		p->status = ev->status;
-		p->body = OTELP_H1_BODY_NONE;
-		p->content_length = 0;
-		p->cl_seen = 0;
-		p->flags &= ~(F_TE_SEEN | F_TE_CHUNKED);
+		message_start(p, ev->status);
 		ev->type = OTELP_H1_START_LINE;
 		break;
 	case S_HEADERS:

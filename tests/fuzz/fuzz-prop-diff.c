@@ -27,9 +27,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "fuzz-headers.h"
 #include "prop-ref.h"
 
-#define MAX_HEADERS 24
 #define ALL_PROPS \
 	(OTELP_PROP_TRACECONTEXT | OTELP_PROP_BAGGAGE | OTELP_PROP_B3 | OTELP_PROP_B3MULTI)
 
@@ -47,15 +47,6 @@ static char *xmalloc(size_t n)
 
 	if (!p)
 		abort();
-	return p;
-}
-
-static char *copy_exact(const char *s, size_t n)
-{
-	char *p = xmalloc(n);
-
-	if (n)
-		memcpy(p, s, n);
 	return p;
 }
 
@@ -187,44 +178,6 @@ static void diff_extract(unsigned props, const struct otelp_header *h, size_t n)
 	port__extract(props, h, n, &c);
 	same_extracted(&a, &b);
 	same_extracted(&a, &c);
-}
-
-struct lines {
-	struct otelp_header h[MAX_HEADERS];
-	size_t n;
-};
-
-/* "name: value\n..." into exact-size copies; a line without ':' is a name alone. */
-static void split_headers(const char *s, size_t size, struct lines *out)
-{
-	size_t i = 0;
-
-	out->n = 0;
-	while (i < size && out->n < MAX_HEADERS) {
-		const char *line = s + i;
-		const char *nl = memchr(line, '\n', size - i);
-		size_t len = nl ? (size_t)(nl - line) : size - i;
-		const char *colon = memchr(line, ':', len);
-		size_t name_len = colon ? (size_t)(colon - line) : len;
-		struct otelp_header *h = &out->h[out->n++];
-
-		h->name = copy_exact(line, name_len);
-		h->name_len = name_len;
-		h->value_len = colon ? len - name_len - 1 : 0;
-		/* A value of a line without ':' is NULL when the line is empty: absent. */
-		h->value =
-		    (colon || len) ? copy_exact(colon ? colon + 1 : line, h->value_len) : NULL;
-		i += len + 1;
-	}
-}
-
-static void free_headers(struct lines *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free((void *)l->h[i].name);
-		free((void *)l->h[i].value);
-	}
-	l->n = 0;
 }
 
 static void diff_b3_multi(const struct lines *l)
@@ -384,7 +337,7 @@ static void propagation(const uint8_t *data, size_t size)
 	diff_lists(in, size, small);
 	diff_lists(in, size, 0);
 
-	split_headers(in, size, &l);
+	split_headers(in, size, &l, true);
 	diff_b3_multi(&l);
 	diff_extract(ALL_PROPS, l.h, l.n);
 	diff_extract(props, l.h, l.n);

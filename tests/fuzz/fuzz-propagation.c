@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "fuzz-headers.h"
 #include "propagation.h"
 
-#define MAX_HEADERS 24
 #define ALL_PROPS \
 	(OTELP_PROP_TRACECONTEXT | OTELP_PROP_BAGGAGE | OTELP_PROP_B3 | OTELP_PROP_B3MULTI)
 
@@ -30,53 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		if (!(x))                 \
 			__builtin_trap(); \
 	} while (0)
-
-static char *copy_exact(const char *s, size_t n)
-{
-	char *p = malloc(n ? n : 1);
-
-	if (!p)
-		abort();
-	if (n)
-		memcpy(p, s, n);
-	return p;
-}
-
-struct lines {
-	struct otelp_header h[MAX_HEADERS];
-	size_t n;
-};
-
-/* Split "name: value\n..." into exact-size copies; a line without ':' is a name alone. */
-static void split_headers(const char *s, size_t size, struct lines *out)
-{
-	size_t i = 0;
-
-	out->n = 0;
-	while (i < size && out->n < MAX_HEADERS) {
-		const char *line = s + i;
-		const char *nl = memchr(line, '\n', size - i);
-		size_t len = nl ? (size_t)(nl - line) : size - i;
-		const char *colon = memchr(line, ':', len);
-		size_t name_len = colon ? (size_t)(colon - line) : len;
-		struct otelp_header *h = &out->h[out->n++];
-
-		h->name = copy_exact(line, name_len);
-		h->name_len = name_len;
-		h->value_len = colon ? len - name_len - 1 : 0;
-		h->value = copy_exact(colon ? colon + 1 : line, h->value_len);
-		i += len + 1;
-	}
-}
-
-static void free_headers(struct lines *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free((void *)l->h[i].name);
-		free((void *)l->h[i].value);
-	}
-	l->n = 0;
-}
 
 static void check_ctx(const struct otelp_ctx *c)
 {
@@ -240,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	direct_parsers(in, size);
 
-	split_headers(in, size, &l);
+	split_headers(in, size, &l, false);
 	b3_multi_lines(&l);
 
 	otelp__extract(ALL_PROPS, l.h, l.n, &ex);

@@ -441,7 +441,8 @@ static const char *content_length(struct otelp_h1 *p, const struct line *ln, con
 
 		if (d > 9)
 			return "bad content-length";
-		if (v > (UINT64_MAX - d) / 10)
+		/* 19 digits never overflow: only longer values need the check. */
+		if (i >= 19 && v > (UINT64_MAX - d) / 10)
 			return "content-length overflow";
 		v = v * 10 + d;
 	}
@@ -592,13 +593,15 @@ static int lines_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t 
 {
 	size_t budget = OTELP_H1_HEAD_MAX - p->head_bytes;
 	size_t lim = len < budget ? len : budget;
-	size_t off = 0;
+	size_t off = 0, n_fields = fields ? *nf : 0;
+	/* The fields whose value is read: the wanted ones and the framing ones. */
+	uint32_t read_value = p->want | otelp__h1_want_bit(14) | otelp__h1_want_bit(17);
 	int r = 0;
 
 	while (off < lim) {
 		const char *s = buf + off;
 		size_t rem = lim - off, i, eol, next, j, e;
-		bool wanted;
+		uint32_t bit;
 
 		i = name_len(s, rem);
 		if (i == 0) {
@@ -606,7 +609,6 @@ static int lines_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t 
 			next = s[0] == '\n' ? 1 : s[0] == '\r' && rem > 1 && s[1] == '\n' ? 2 : 0;
 			if (!next || choose_body(p))
 				break;
-			p->head_bytes += (uint32_t)next;
 			off += next;
 			p->state = S_BODY_START;
 			ev->type = OTELP_H1_HEADERS_DONE;
@@ -618,22 +620,21 @@ static int lines_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t 
 		if (i == rem || s[i] != ':')
 			break;
 		eol = i + 1 + find_crlf(s + i + 1, rem - i - 1);
-		if (eol < rem && s[eol] == '\n')
+		if (eol + 1 >= rem || eol > OTELP_H1_LINE_MAX)
+			break; /* the line or the byte after its CR is not here, or it is long */
+		if (s[eol] == '\n')
 			next = eol + 1;
-		else if (eol + 1 < rem && s[eol + 1] == '\n')
+		else if (s[eol + 1] == '\n')
 			next = eol + 2;
 		else
 			break;
-		if (eol > OTELP_H1_LINE_MAX)
-			break;
-		/* The value matters only to a wanted field or a framing one. */
-		wanted = p->want & otelp__h1_want_bit(i);
-		if (!wanted && i != 14 && i != 17) {
-			p->head_bytes += (uint32_t)next;
+		bit = otelp__h1_want_bit(i);
+		if (!(read_value & bit)) {
 			off += next;
 			continue;
 		}
-		if (wanted && fields && *nf == OTELP_H1_HEAD_FIELDS)
+		bool wanted = p->want & bit;
+		if (wanted && fields && n_fields == OTELP_H1_HEAD_FIELDS)
 			break;
 		j = i + 1;
 		while (j < eol && is_ows(s[j]))
@@ -653,10 +654,9 @@ static int lines_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t 
 			if (err)
 				break; /* the general path reads the line again and reports it */
 		}
-		p->head_bytes += (uint32_t)next;
 		off += next;
 		if (wanted && fields) {
-			struct otelp_h1_field *f = &fields[(*nf)++];
+			struct otelp_h1_field *f = &fields[n_fields++];
 
 			f->name = s;
 			f->name_len = i;
@@ -679,6 +679,9 @@ static int lines_fast(struct otelp_h1 *p, const char *buf, size_t len, uint64_t 
 			break;
 		}
 	}
+	p->head_bytes += (uint32_t)off;
+	if (fields)
+		*nf = n_fields;
 	*used = off;
 	return r;
 }
@@ -833,7 +836,7 @@ static void ev_clear(struct otelp_h1_event *ev)
 	ev->type = OTELP_H1_NEED_MORE;
 }
 
-size_t otelp__h1_step(struct otelp_h1 *p, const char *buf, size_t len, struct otelp_h1_event *ev)
+static size_t step(struct otelp_h1 *p, const char *buf, size_t len, struct otelp_h1_event *ev)
 {
 	const char *err = NULL;
 	struct line ln;
@@ -957,6 +960,47 @@ fail:
 	ev->type = OTELP_H1_ERROR;
 	p->pos += off;
 	return off;
+out:
+	p->pos += off;
+	p->idle = p->state == S_START && p->line_total == 0;
+	return off;
+}
+
+/*
+ * Most steps are the one after a head (its body starts, or the message is complete) and the
+ * bytes of a body of known length: taken here, with the same effects as step() has for them,
+ * without its general machinery. Everything else goes to step().
+ */
+size_t otelp__h1_step(struct otelp_h1 *p, const char *buf, size_t len, struct otelp_h1_event *ev)
+{
+	size_t off = 0;
+
+	if (p->dead || (p->state != S_BODY_START && p->state != S_BODY)) {
+		if (len == 0 && !p->dead && p->state == S_START) {
+			ev_clear(ev); /* between messages, nothing to read */
+			goto out;
+		}
+		return step(p, buf, len, ev);
+	}
+	if (p->state == S_BODY_START) {
+		if (p->body != OTELP_H1_BODY_NONE && p->body != OTELP_H1_BODY_LENGTH)
+			return step(p, buf, len, ev);
+		ev_clear(ev);
+		if (p->body == OTELP_H1_BODY_NONE || p->content_length == 0) {
+			message_done(p, ev);
+			goto out;
+		}
+		p->remaining = p->content_length;
+		p->state = S_BODY;
+	} else {
+		ev_clear(ev);
+	}
+	if (len) {
+		off = len < p->remaining ? len : (size_t)p->remaining;
+		p->remaining -= off;
+		if (!p->remaining)
+			message_done(p, ev);
+	}
 out:
 	p->pos += off;
 	p->idle = p->state == S_START && p->line_total == 0;

@@ -798,12 +798,24 @@ START_TEST(content_length_values)
 	                            "0x10",
 	                            "1e3",
 	                            "18446744073709551616",
+	                            "000000000000000000000000018446744073709551616",
 	                            "99999999999999999999999"};
 	char buf[256];
 
 	r = parse(REQ, "POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n");
 	ev_done(r, 2, OTELP_H1_BODY_LENGTH);
 	ck_assert_uint_eq(r->ev[2].content_length, UINT64_MAX);
+	free(r);
+	/* The overflow check starts at the 20th digit: leading zeros and 19 nines are fine. */
+	r = parse(REQ,
+	          "POST / HTTP/1.1\r\nContent-Length: 000000000000000000000000018446744073709551615"
+	          "\r\n\r\n");
+	ev_done(r, 2, OTELP_H1_BODY_LENGTH);
+	ck_assert_uint_eq(r->ev[2].content_length, UINT64_MAX);
+	free(r);
+	r = parse(REQ, "POST / HTTP/1.1\r\nContent-Length: 9999999999999999999\r\n\r\n");
+	ev_done(r, 2, OTELP_H1_BODY_LENGTH);
+	ck_assert_uint_eq(r->ev[2].content_length, 9999999999999999999ull);
 	free(r);
 	/* Identical duplicates are fine, leading zeros included. */
 	r = parse_ways(REQ, "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length:003 \r\n"
